@@ -1,0 +1,159 @@
+import { Scalar } from "@scalar/hono-api-reference";
+import * as Sentry from "@sentry/cloudflare";
+import type { MiddlewareHandler } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { cors } from "hono/cors";
+import { HTTPException } from "hono/http-exception";
+import { secureHeaders } from "hono/secure-headers";
+import { ConfigError } from "./lib/config";
+import type { AppEnv } from "./lib/context";
+import { createLogger } from "./lib/logger";
+import { jsonBodyGuard, requestContext } from "./lib/middleware";
+import { ApiError, codeForStatus, PROBLEMS, problemDocument, problemResponse } from "./lib/problem";
+import { createRouter } from "./lib/router";
+import { adminUserRoutes } from "./routes/admin/users";
+import { authRoutes } from "./routes/auth";
+import { healthRoutes } from "./routes/health";
+
+export const MAX_BODY_BYTES = 64 * 1024;
+
+export function createApp() {
+  const app = createRouter();
+
+  app.use("*", requestContext);
+  app.use("*", apiHeaders());
+  app.use("/v1/*", bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => tooLarge() }));
+  app.use("/v1/*", jsonBodyGuard);
+
+  // The map of the API: every resource is mounted here, by hand.
+  app.route("/", healthRoutes);
+  app.route("/", authRoutes);
+  app.route("/", adminUserRoutes);
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
+    type: "http",
+    scheme: "bearer",
+    bearerFormat: "JWT",
+  });
+  app.doc31("/openapi.json", {
+    openapi: "3.1.0",
+    info: {
+      title: "Mobility edge API",
+      version: "0.1.0",
+      description:
+        "Ride-hailing for Brazil. Errors are `application/problem+json` with a stable `code`; money is integer centavos.",
+    },
+  });
+  app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "Mobility edge API" }));
+
+  app.notFound((c) => {
+    const allowed = allowedMethods(app.routes, c.req.path);
+    if (allowed.length > 0) {
+      const doc = problemDocument(
+        "method_not_allowed",
+        `${c.req.method} is not allowed here; use ${allowed.join(", ")}`,
+        { requestId: c.get("requestId") },
+      );
+      return problemResponse(doc, { allow: allowed.join(", ") });
+    }
+    const doc = problemDocument("not_found", `No route for ${c.req.method} ${c.req.path}`, {
+      requestId: c.get("requestId"),
+    });
+    return problemResponse(doc);
+  });
+
+  app.onError((error, c) => {
+    const requestId = c.get("requestId");
+    if (error instanceof ApiError) {
+      const doc = problemDocument(error.code, error.message, { requestId, errors: error.errors });
+      return problemResponse(doc, error.headers);
+    }
+    if (error instanceof HTTPException && error.status < 500) {
+      const code = codeForStatus(error.status);
+      return problemResponse(problemDocument(code, PROBLEMS[code].title, { requestId }));
+    }
+    const log = createLogger({ request_id: requestId });
+    if (error instanceof ConfigError) {
+      log.error("misconfigured", { problems: error.problems.join("; ") });
+      return problemResponse(
+        problemDocument("misconfigured", "The service is not configured correctly", { requestId }),
+      );
+    }
+    log.error("unhandled error", {
+      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
+      stack: error instanceof Error ? error.stack : undefined,
+    });
+    Sentry.captureException(error);
+    return problemResponse(
+      problemDocument("internal_error", "Something went wrong on our side; quote the request id", {
+        requestId,
+      }),
+    );
+  });
+
+  return app;
+}
+
+function tooLarge(): never {
+  throw new ApiError("payload_too_large", `The body must be at most ${MAX_BODY_BYTES} bytes`);
+}
+
+/**
+ * CORS for the configured origins only (mobile apps do not need it; admin web tools do), and
+ * strict security headers. The API serves no HTML except the reference page at /docs, which
+ * needs its script from a CDN, so only that page gets a looser content security policy.
+ */
+function apiHeaders(): MiddlewareHandler<AppEnv> {
+  const strict = secureHeaders({
+    contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
+  });
+  const docs = secureHeaders({
+    contentSecurityPolicy: {
+      defaultSrc: ["'self'"],
+      scriptSrc: ["'self'", "'unsafe-inline'", "https://cdn.jsdelivr.net"],
+      styleSrc: ["'self'", "'unsafe-inline'", "https://cdn.jsdelivr.net", "https://fonts.googleapis.com"],
+      fontSrc: ["'self'", "https://fonts.gstatic.com", "https://cdn.jsdelivr.net"],
+      imgSrc: ["'self'", "data:"],
+      connectSrc: ["'self'"],
+      frameAncestors: ["'none'"],
+    },
+  });
+  return async (c, next) => {
+    const allowed = c.get("ctx").config.CORS_ALLOWED_ORIGINS;
+    const corsMiddleware = cors({
+      origin: (origin) => (allowed.includes(origin) ? origin : null),
+      allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE"],
+      allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key"],
+      exposeHeaders: ["x-request-id", "retry-after"],
+      maxAge: 600,
+    });
+    const headers = c.req.path === "/docs" ? docs : strict;
+    return corsMiddleware(c, async () => {
+      await headers(c, next);
+    });
+  };
+}
+
+type RouteEntry = { method: string; path: string };
+const patternCache = new Map<string, RegExp>();
+
+/** The methods registered for a path, for a 405 with an Allow header instead of a bare 404. */
+function allowedMethods(routes: RouteEntry[], path: string): string[] {
+  const methods = new Set<string>();
+  for (const route of routes) {
+    if (route.method === "ALL") continue;
+    let pattern = patternCache.get(route.path);
+    if (!pattern) {
+      const source = route.path
+        .split("/")
+        .map((part) =>
+          part.startsWith(":") ? "[^/]+" : part === "*" ? ".*" : part.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"),
+        )
+        .join("/");
+      pattern = new RegExp(`^${source}/?$`);
+      patternCache.set(route.path, pattern);
+    }
+    if (pattern.test(path)) methods.add(route.method);
+  }
+  return [...methods].sort();
+}

@@ -1,0 +1,121 @@
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+
+/**
+ * The closed list of problem codes the API can answer with, and the HTTP status of each.
+ * Routes document their errors from this list, so the OpenAPI text cannot name a code
+ * that does not exist.
+ */
+export const PROBLEMS = {
+  validation_failed: { status: 400, title: "The request is not valid" },
+  malformed_json: { status: 400, title: "The body is not valid JSON" },
+  weak_password: { status: 400, title: "The password is too weak" },
+  authentication_required: { status: 401, title: "Authentication is required" },
+  invalid_token: { status: 401, title: "The access token is not valid" },
+  token_expired: { status: 401, title: "The access token has expired" },
+  invalid_credentials: { status: 401, title: "Email or password is wrong" },
+  refresh_token_invalid: { status: 401, title: "The refresh token is not valid" },
+  refresh_token_reused: { status: 401, title: "The refresh token was already used" },
+  forbidden: { status: 403, title: "You may not do this" },
+  user_blocked: { status: 403, title: "This account is blocked" },
+  not_found: { status: 404, title: "Not found" },
+  method_not_allowed: { status: 405, title: "Method not allowed" },
+  email_taken: { status: 409, title: "The email is already registered" },
+  cpf_taken: { status: 409, title: "The CPF is already registered" },
+  payload_too_large: { status: 413, title: "The body is too large" },
+  unsupported_media_type: { status: 415, title: "The body must be application/json" },
+  rate_limited: { status: 429, title: "Too many requests" },
+  internal_error: { status: 500, title: "Internal error" },
+  misconfigured: { status: 500, title: "The service is misconfigured" },
+} as const satisfies Record<string, { status: ContentfulStatusCode; title: string }>;
+
+export type ProblemCode = keyof typeof PROBLEMS;
+
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+export interface ProblemDocument {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: ProblemCode;
+  request_id?: string;
+  errors?: FieldError[];
+}
+
+export function statusOf(code: ProblemCode): ContentfulStatusCode {
+  return PROBLEMS[code].status;
+}
+
+/** The one error class services and routes throw; `onError` turns it into a problem document. */
+export class ApiError extends Error {
+  readonly code: ProblemCode;
+  readonly errors?: FieldError[];
+  readonly headers?: Record<string, string>;
+
+  constructor(
+    code: ProblemCode,
+    detail?: string,
+    options: { errors?: FieldError[]; headers?: Record<string, string> } = {},
+  ) {
+    super(detail ?? PROBLEMS[code].title);
+    this.name = "ApiError";
+    this.code = code;
+    this.errors = options.errors;
+    this.headers = options.headers;
+  }
+
+  get status(): ContentfulStatusCode {
+    return statusOf(this.code);
+  }
+}
+
+export function problemDocument(
+  code: ProblemCode,
+  detail: string,
+  extra: { requestId?: string; errors?: FieldError[] } = {},
+): ProblemDocument {
+  const { status, title } = PROBLEMS[code];
+  return {
+    type: `/problems/${code}`,
+    title,
+    status,
+    detail,
+    code,
+    ...(extra.requestId ? { request_id: extra.requestId } : {}),
+    ...(extra.errors ? { errors: extra.errors } : {}),
+  };
+}
+
+export function problemResponse(doc: ProblemDocument, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(doc), {
+    status: doc.status,
+    headers: { "content-type": "application/problem+json", ...headers },
+  });
+}
+
+/** The problem code Hono's own HTTPExceptions map to, by status. */
+export function codeForStatus(status: number): ProblemCode {
+  switch (status) {
+    case 400:
+      return "validation_failed";
+    case 401:
+      return "authentication_required";
+    case 403:
+      return "forbidden";
+    case 404:
+      return "not_found";
+    case 405:
+      return "method_not_allowed";
+    case 413:
+      return "payload_too_large";
+    case 415:
+      return "unsupported_media_type";
+    case 429:
+      return "rate_limited";
+    default:
+      return "internal_error";
+  }
+}

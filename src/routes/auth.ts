@@ -1,0 +1,132 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { requireAuth } from "../lib/auth";
+import { isValidCpf, normalizeCpf } from "../lib/cpf";
+import {
+  AUTH_PROBLEMS,
+  BODY_PROBLEMS,
+  createRouter,
+  jsonBody,
+  jsonContent,
+  problemResponses,
+} from "../lib/router";
+import * as auth from "../services/auth";
+import { SessionSchema, UserSchema } from "./schemas";
+
+const RegisterSchema = z
+  .object({
+    name: z.string().trim().min(1).max(100).openapi({ example: "Ana Souza" }),
+    email: z.email().max(254).openapi({ example: "ana@example.com" }),
+    phone: z
+      .string()
+      .regex(/^\+55\d{10,11}$/, "use E.164 with country code 55, e.g. +5511987654321")
+      .openapi({ example: "+5511987654321" }),
+    password: z
+      .string()
+      .min(1)
+      .max(128)
+      .openapi({ description: `Needs ${auth.PASSWORD_RULE}`, example: "correct-horse-42" }),
+    role: z.enum(["passenger", "driver"]),
+    cpf: z
+      .string()
+      .refine(isValidCpf, "not a valid CPF")
+      .transform(normalizeCpf)
+      .optional()
+      .openapi({ example: "529.982.247-25", description: "Stored encrypted; never returned" }),
+  })
+  .openapi("RegisterRequest");
+
+const LoginSchema = z
+  .object({ email: z.email().max(254), password: z.string().min(1).max(128) })
+  .openapi("LoginRequest");
+
+const RefreshSchema = z.object({ refresh_token: z.string().min(1).max(200) }).openapi("RefreshRequest");
+
+const register = createRoute({
+  method: "post",
+  path: "/v1/auth/register",
+  tags: ["Auth"],
+  summary: "Create a passenger or driver account",
+  description: "Admins are never self-registered; see `npm run admin:create`.",
+  request: jsonBody(RegisterSchema),
+  responses: {
+    201: jsonContent(SessionSchema, "The account and its first session"),
+    ...problemResponses(...BODY_PROBLEMS, "weak_password", "email_taken", "cpf_taken"),
+  },
+});
+
+const login = createRoute({
+  method: "post",
+  path: "/v1/auth/login",
+  tags: ["Auth"],
+  summary: "Sign in with email and password",
+  description: "Rate limited per account and per client IP; past the limit answers 429 with Retry-After.",
+  request: jsonBody(LoginSchema),
+  responses: {
+    200: jsonContent(SessionSchema, "A new session"),
+    ...problemResponses(...BODY_PROBLEMS, "invalid_credentials", "user_blocked", "rate_limited"),
+  },
+});
+
+const refresh = createRoute({
+  method: "post",
+  path: "/v1/auth/refresh",
+  tags: ["Auth"],
+  summary: "Rotate a refresh token",
+  description:
+    "Each refresh token works once. Presenting one that was already used revokes every token of its session (reuse detection) and answers 401 `refresh_token_reused`.",
+  request: jsonBody(RefreshSchema),
+  responses: {
+    200: jsonContent(SessionSchema, "A new access and refresh token"),
+    ...problemResponses(...BODY_PROBLEMS, "refresh_token_invalid", "refresh_token_reused", "user_blocked"),
+  },
+});
+
+const logout = createRoute({
+  method: "post",
+  path: "/v1/auth/logout",
+  tags: ["Auth"],
+  summary: "End the session the refresh token belongs to",
+  security: [{ bearerAuth: [] }],
+  middleware: [requireAuth] as const,
+  request: jsonBody(RefreshSchema),
+  responses: {
+    204: { description: "Signed out (also when the token was already revoked)" },
+    ...problemResponses(...BODY_PROBLEMS, ...AUTH_PROBLEMS),
+  },
+});
+
+const me = createRoute({
+  method: "get",
+  path: "/v1/me",
+  tags: ["Auth"],
+  summary: "The signed-in user",
+  security: [{ bearerAuth: [] }],
+  middleware: [requireAuth] as const,
+  responses: {
+    200: jsonContent(UserSchema, "The user"),
+    ...problemResponses(...AUTH_PROBLEMS),
+  },
+});
+
+export const authRoutes = createRouter()
+  .openapi(register, async (c) => {
+    const session = await auth.register(c.get("ctx"), c.req.valid("json"));
+    return c.json(session, 201);
+  })
+  .openapi(login, async (c) => {
+    const ip = c.req.header("cf-connecting-ip") ?? "unknown";
+    const session = await auth.login(c.get("ctx"), { ...c.req.valid("json"), ip });
+    return c.json(session, 200);
+  })
+  .openapi(refresh, async (c) => {
+    const session = await auth.refresh(c.get("ctx"), c.req.valid("json").refresh_token);
+    return c.json(session, 200);
+  })
+  .openapi(logout, async (c) => {
+    await auth.logout(c.get("ctx"), c.get("user").id, c.req.valid("json").refresh_token);
+    return c.body(null, 204);
+  })
+  .openapi(me, async (c) => {
+    const user = await auth.getUser(c.get("ctx"), c.get("user").id);
+    return c.json(user, 200);
+  });
