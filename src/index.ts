@@ -1,6 +1,9 @@
 import * as Sentry from "@sentry/cloudflare";
 import { createApp } from "./app";
 
+export { RideRoom } from "./objects/ride-room";
+export { UserChannel } from "./objects/user-channel";
+
 const app = createApp();
 
 export default Sentry.withSentry(

@@ -48,6 +48,12 @@ const configSchema = z.object({
         .filter(Boolean),
     ),
   SENTRY_DSN: z.string().default(""),
+  QUOTE_TTL_SECONDS: positiveInt,
+  RIDE_REQUEST_TTL_SECONDS: positiveInt,
+  CANCELLATION_GRACE_SECONDS: positiveInt,
+  IDEMPOTENCY_TTL_SECONDS: positiveInt,
+  LOCATION_BROADCAST_INTERVAL_MS: positiveInt,
+  NEARBY_RADIUS_M: positiveInt,
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -1,7 +1,7 @@
-import type { Database } from "../db/client";
+import { createDb, type Database } from "../db/client";
 import type { UserRole } from "../db/schema";
-import type { Config } from "./config";
-import type { Logger } from "./logger";
+import { type Config, loadConfig } from "./config";
+import { createLogger, type Logger } from "./logger";
 
 /**
  * What a service needs from the outside world. Built once per request by the context
@@ -13,6 +13,17 @@ export interface ServiceContext {
   now: () => Date;
   log: Logger;
   requestId: string;
+}
+
+/** The composition root: the one place that picks real implementations for a context. */
+export function createServiceContext(env: Env, requestId: string = crypto.randomUUID()): ServiceContext {
+  return {
+    db: createDb(env.DB),
+    config: loadConfig(env),
+    now: () => new Date(),
+    log: createLogger({ request_id: requestId }),
+    requestId,
+  };
 }
 
 export interface AuthUser {

@@ -1,8 +1,6 @@
 import type { MiddlewareHandler } from "hono";
 import { routePath } from "hono/route";
-import { createDb } from "../db/client";
-import { loadConfig } from "./config";
-import type { AppEnv } from "./context";
+import { type AppEnv, createServiceContext } from "./context";
 import { createLogger } from "./logger";
 import { ApiError } from "./problem";
 
@@ -14,19 +12,15 @@ export const requestContext: MiddlewareHandler<AppEnv> = async (c, next) => {
   const started = Date.now();
   const requestId = crypto.randomUUID();
   c.set("requestId", requestId);
-  const log = createLogger({ request_id: requestId });
+  let ctx: ReturnType<typeof createServiceContext> | undefined;
   try {
-    c.set("ctx", {
-      db: createDb(c.env.DB),
-      config: loadConfig(c.env),
-      now: () => new Date(),
-      log,
-      requestId,
-    });
+    ctx = createServiceContext(c.env, requestId);
+    c.set("ctx", ctx);
     await next();
   } finally {
-    c.res.headers.set("x-request-id", requestId);
-    log.info("request", {
+    // A WebSocket upgrade's headers are immutable; its id is in the log line only.
+    if (c.res.status !== 101) c.res.headers.set("x-request-id", requestId);
+    (ctx?.log ?? createLogger({ request_id: requestId })).info("request", {
       method: c.req.method,
       route: c.res.status === 404 || c.res.status === 405 ? null : routePath(c, -1),
       path: new URL(c.req.url).pathname,

@@ -21,11 +21,25 @@ export async function hashPassword(
 export async function verifyPassword(password: string, stored: string): Promise<boolean> {
   const [scheme, iterationsText, saltText, hashText] = stored.split("$");
   const iterations = Number(iterationsText);
-  if (scheme !== "pbkdf2-sha256" || !saltText || !hashText || !Number.isInteger(iterations)) {
+  if (
+    scheme !== "pbkdf2-sha256" ||
+    !saltText ||
+    !hashText ||
+    !Number.isInteger(iterations) ||
+    iterations < 1 ||
+    iterations > PBKDF2_ITERATIONS
+  ) {
     return false;
   }
-  const expected = fromBase64(hashText);
-  const actual = await derive(password, fromBase64(saltText), iterations);
+  let expected: Uint8Array;
+  let salt: Uint8Array;
+  try {
+    expected = fromBase64(hashText);
+    salt = fromBase64(saltText);
+  } catch {
+    return false; // not base64: a corrupted row is a failed sign-in, not a 500
+  }
+  const actual = await derive(password, salt, iterations);
   if (actual.length !== expected.length) return false;
   let diff = 0;
   for (let i = 0; i < actual.length; i++) diff |= (actual[i] ?? 0) ^ (expected[i] ?? 0);
