@@ -29,9 +29,11 @@ export async function signAccessToken(
   const key = keys[0];
   if (!key) throw new Error("no signing key configured");
   const iat = Math.floor(nowMs / 1000);
+  // The jti makes every token unique, even two issued in the same second for the same session.
   return new SignJWT({ role: claims.role, sid: claims.sid })
     .setProtectedHeader({ alg: ALGORITHM, kid: key.kid, typ: "JWT" })
     .setSubject(claims.sub)
+    .setJti(crypto.randomUUID())
     .setIssuer(ISSUER)
     .setAudience(AUDIENCE)
     .setIssuedAt(iat)

@@ -12,10 +12,18 @@ import {
 import * as auth from "../services/auth";
 import { SessionSchema, UserSchema } from "./schemas";
 
+// Trimmed before the format check (z.email() alone refuses surrounding spaces); the service
+// lower-cases it, so "  Ana@X.com " and "ana@x.com" are the same account.
+const Email = z
+  .string()
+  .trim()
+  .pipe(z.email().max(254))
+  .openapi({ type: "string", format: "email", maxLength: 254 });
+
 const RegisterSchema = z
   .object({
     name: z.string().trim().min(1).max(100).openapi({ example: "Ana Souza" }),
-    email: z.email().max(254).openapi({ example: "ana@example.com" }),
+    email: Email.openapi({ example: "ana@example.com" }),
     phone: z
       .string()
       .regex(/^\+55\d{10,11}$/, "use E.164 with country code 55, e.g. +5511987654321")
@@ -35,9 +43,7 @@ const RegisterSchema = z
   })
   .openapi("RegisterRequest");
 
-const LoginSchema = z
-  .object({ email: z.email().max(254), password: z.string().min(1).max(128) })
-  .openapi("LoginRequest");
+const LoginSchema = z.object({ email: Email, password: z.string().min(1).max(128) }).openapi("LoginRequest");
 
 const RefreshSchema = z.object({ refresh_token: z.string().min(1).max(200) }).openapi("RefreshRequest");
 

@@ -140,10 +140,17 @@ export async function refresh(ctx: ServiceContext, token: string): Promise<Sessi
 
   if (!rotated) {
     const known = await ctx.db
-      .select({ familyId: refreshTokens.familyId, revokedAt: refreshTokens.revokedAt })
+      .select({
+        familyId: refreshTokens.familyId,
+        revokedAt: refreshTokens.revokedAt,
+        userStatus: users.status,
+      })
       .from(refreshTokens)
+      .innerJoin(users, eq(users.id, refreshTokens.userId))
       .where(eq(refreshTokens.tokenHash, tokenHash))
       .get();
+    // Blocking revokes every token: a blocked user's token is refused as blocked, not as reuse.
+    if (known?.userStatus === "blocked") throw new ApiError("user_blocked");
     if (known?.revokedAt) {
       await revokeFamily(ctx, known.familyId);
       ctx.log.warn("refresh token reused; family revoked", { family_id: known.familyId });
