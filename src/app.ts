@@ -13,7 +13,11 @@ import { ApiError, codeForStatus, PROBLEMS, problemDocument, problemResponse } f
 import { createRouter } from "./lib/router";
 import { adminUserRoutes } from "./routes/admin/users";
 import { authRoutes } from "./routes/auth";
+import { driverRoutes } from "./routes/drivers";
 import { healthRoutes } from "./routes/health";
+import { quoteRoutes } from "./routes/quotes";
+import { realtimeRoutes } from "./routes/realtime";
+import { rideRoutes } from "./routes/rides";
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
@@ -29,6 +33,10 @@ export function createApp() {
   app.route("/", healthRoutes);
   app.route("/", authRoutes);
   app.route("/", adminUserRoutes);
+  app.route("/", quoteRoutes);
+  app.route("/", driverRoutes); // before rides: GET /v1/rides/available must win over /v1/rides/{id}
+  app.route("/", rideRoutes);
+  app.route("/", realtimeRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",
@@ -119,6 +127,8 @@ function apiHeaders(): MiddlewareHandler<AppEnv> {
     },
   });
   return async (c, next) => {
+    // WebSocket upgrades are answered with immutable headers (PLATFORM.md): leave them alone.
+    if (c.req.header("upgrade")?.toLowerCase() === "websocket") return next();
     const allowed = c.get("ctx").config.CORS_ALLOWED_ORIGINS;
     const corsMiddleware = cors({
       origin: (origin) => (allowed.includes(origin) ? origin : null),

@@ -1,5 +1,6 @@
 import { createDb, type Database } from "../db/client";
 import type { UserRole } from "../db/schema";
+import { greatCircleRouting, type RoutingProvider } from "../services/routing";
 import { type Config, loadConfig } from "./config";
 import { createLogger, type Logger } from "./logger";
 
@@ -13,6 +14,10 @@ export interface ServiceContext {
   now: () => Date;
   log: Logger;
   requestId: string;
+  /** Trip distance and duration estimates; tests may swap in a fake. */
+  routing: RoutingProvider;
+  /** Bindings: Durable Object namespaces and queue producers reach services through here. */
+  env: Env;
 }
 
 /** The composition root: the one place that picks real implementations for a context. */
@@ -23,6 +28,8 @@ export function createServiceContext(env: Env, requestId: string = crypto.random
     now: () => new Date(),
     log: createLogger({ request_id: requestId }),
     requestId,
+    routing: greatCircleRouting,
+    env,
   };
 }
 

@@ -6,8 +6,8 @@ export interface LatLng {
 }
 
 /**
- * Geohash length of the "near here" index columns. A 5-character cell is about 4.9 km × 4.9 km,
- * so a cell and its 8 neighbours cover every point within one cell width of the centre one.
+ * Geohash length of the "near here" index columns: a 5-character cell is about 4.9 km × 4.9 km
+ * at the equator (4.5 km wide at São Paulo's latitude).
  */
 export const GEOHASH_CELL_PRECISION = 5;
 
@@ -26,8 +26,22 @@ export function cellOf(point: LatLng): string {
   return ngeohash.encode(point.lat, point.lng, GEOHASH_CELL_PRECISION);
 }
 
-/** The cell of a point and its eight neighbours: the cells to scan for "near this point". */
-export function cellsAround(point: LatLng): string[] {
-  const cell = cellOf(point);
-  return [cell, ...ngeohash.neighbors(cell)];
+/**
+ * The cells that together cover every point within `radiusM` of `point` (its bounding box):
+ * the cells to scan for "near this point". About 9 to 16 cells for a 5 km radius, so one
+ * statement with an IN list stays well under D1's 100 bound parameters.
+ */
+export function cellsWithin(point: LatLng, radiusM: number): string[] {
+  const metresPerDegree = (EARTH_RADIUS_M * Math.PI) / 180;
+  const dLat = radiusM / metresPerDegree;
+  // A degree of longitude is shortest at the box's poleward edge: measure the span there.
+  const poleward = Math.min(Math.abs(point.lat) + dLat, 89);
+  const dLng = radiusM / (metresPerDegree * Math.cos((poleward * Math.PI) / 180));
+  return ngeohash.bboxes(
+    Math.max(point.lat - dLat, -90),
+    Math.max(point.lng - dLng, -180),
+    Math.min(point.lat + dLat, 90),
+    Math.min(point.lng + dLng, 180),
+    GEOHASH_CELL_PRECISION,
+  );
 }

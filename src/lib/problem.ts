@@ -41,6 +41,7 @@ export const PROBLEMS = {
   cpf_taken: { status: 409, title: "The CPF is already registered" },
   payload_too_large: { status: 413, title: "The body is too large" },
   unsupported_media_type: { status: 415, title: "The body must be application/json" },
+  upgrade_required: { status: 426, title: "This route needs a WebSocket upgrade" },
   rate_limited: { status: 429, title: "Too many requests" },
   internal_error: { status: 500, title: "Internal error" },
   misconfigured: { status: 500, title: "The service is misconfigured" },
@@ -131,6 +132,8 @@ export function codeForStatus(status: number): ProblemCode {
       return "payload_too_large";
     case 415:
       return "unsupported_media_type";
+    case 426:
+      return "upgrade_required";
     case 429:
       return "rate_limited";
     default:

@@ -1,4 +1,274 @@
 import { DurableObject } from "cloudflare:workers";
+import { createServiceContext, type ServiceContext } from "../lib/context";
+import type { ProblemCode } from "../lib/problem";
+import { decide, isTerminal, type RideAction, type RideRow } from "../services/ride-state";
+import { insertRide, offerToNearbyDrivers, persistTransition, rideView } from "../services/rides";
+import {
+  CLOSE_CODES,
+  type ClientFrame,
+  ClientFrameSchema,
+  eventId,
+  IDENTITY_HEADERS,
+  parseSince,
+  type SocketIdentity,
+  type WireEvent,
+} from "./protocol";
 
-/** One per ride: the single writer of the ride's state, its sockets and its event log. */
-export class RideRoom extends DurableObject<Env> {}
+export type ActResult = { ok: true; ride: RideRow } | { ok: false; code: ProblemCode; detail: string };
+export interface DriverLocation {
+  lat: number;
+  lng: number;
+  heading?: number;
+  speed?: number;
+}
+
+/**
+ * One per ride: the single writer of the ride's state. Transitions run one at a time (a promise
+ * chain, since awaiting D1 would otherwise let a second request interleave), are checked against
+ * the local copy, written to D1 with a status guard, appended to the event log, then published.
+ */
+export class RideRoom extends DurableObject<Env> {
+  private readonly sql: SqlStorage;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.sql = ctx.storage.sql;
+    this.sql.exec(`
+      CREATE TABLE IF NOT EXISTS ride (id INTEGER PRIMARY KEY CHECK (id = 1), row TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, type TEXT NOT NULL, data TEXT NOT NULL, at TEXT NOT NULL);
+      CREATE TABLE IF NOT EXISTS location (id INTEGER PRIMARY KEY CHECK (id = 1), data TEXT NOT NULL, at INTEGER NOT NULL, sent_at INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS timers (kind TEXT PRIMARY KEY, due_at INTEGER NOT NULL);
+    `);
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
+  }
+
+  /** Records a new ride (idempotent: a second call returns the ride as it is). */
+  async create(row: RideRow): Promise<ActResult> {
+    return this.serialized(async () => {
+      const existing = this.load();
+      if (existing) return { ok: true, ride: existing };
+      const ctx = this.context();
+      const inserted = await insertRide(ctx, row);
+      if (!inserted.ok) return inserted;
+      this.sql.exec("INSERT INTO ride (id, row) VALUES (1, ?)", JSON.stringify(row));
+      this.schedule("expire", Date.parse(row.expiresAt));
+      this.record(row, "ride.created", [row.passengerId]);
+      this.ctx.waitUntil(offerToNearbyDrivers(ctx, row, this.wire(row, "ride.offered", 0)));
+      return { ok: true, ride: row };
+    });
+  }
+
+  async act(action: RideAction): Promise<ActResult> {
+    return this.serialized(() => this.apply(action));
+  }
+
+  /** The assigned driver's position: kept here, sent to the passenger at most once per interval. */
+  async driverLocation(driverId: string, location: DriverLocation): Promise<ActResult> {
+    const row = this.load();
+    if (!row) return { ok: false, code: "not_found", detail: "No such ride" };
+    if (row.driverId !== driverId || !["accepted", "arrived", "in_progress"].includes(row.status)) {
+      return {
+        ok: false,
+        code: "forbidden",
+        detail: "Only the assigned driver of an active ride sends its location",
+      };
+    }
+    const now = Date.now();
+    const last = this.sql.exec<{ sent_at: number }>("SELECT sent_at FROM location WHERE id = 1").toArray()[0];
+    const due = !last || now - last.sent_at >= this.context().config.LOCATION_BROADCAST_INTERVAL_MS;
+    this.sql.exec(
+      "INSERT INTO location (id, data, at, sent_at) VALUES (1, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data, at = excluded.at, sent_at = excluded.sent_at",
+      JSON.stringify(location),
+      now,
+      due ? now : (last?.sent_at ?? now),
+    );
+    if (due) this.broadcast(this.wire(row, "driver.location", 0, location), "passenger");
+    return { ok: true, ride: row };
+  }
+
+  /** A socket upgrade, already authenticated and authorized by the Worker. */
+  override async fetch(request: Request): Promise<Response> {
+    const row = this.load();
+    const userId = request.headers.get(IDENTITY_HEADERS.userId);
+    const role = request.headers.get(IDENTITY_HEADERS.role);
+    if (!row || !userId || !role) return new Response("not found", { status: 404 });
+    const pair = new WebSocketPair();
+    const [client, server] = [pair[0], pair[1]];
+    const identity: SocketIdentity = { userId, role };
+    this.ctx.acceptWebSocket(server, [role, userId]);
+    server.serializeAttachment(identity);
+    for (const event of this.eventsSince(parseSince(request.url))) server.send(JSON.stringify(event));
+    const location = this.sql.exec<{ data: string }>("SELECT data FROM location WHERE id = 1").toArray()[0];
+    if (location && role === "passenger" && !isTerminal(row.status)) {
+      server.send(JSON.stringify(this.wire(row, "driver.location", 0, JSON.parse(location.data))));
+    }
+    const protocol = request.headers.get("sec-websocket-protocol")?.split(",")[0]?.trim();
+    return new Response(null, {
+      status: 101,
+      webSocket: client,
+      headers: protocol ? { "sec-websocket-protocol": protocol } : {},
+    });
+  }
+
+  override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    const identity = ws.deserializeAttachment() as SocketIdentity | null;
+    let frame: ClientFrame;
+    try {
+      frame = ClientFrameSchema.parse(
+        JSON.parse(typeof message === "string" ? message : new TextDecoder().decode(message)),
+      );
+    } catch {
+      ws.send(
+        JSON.stringify({
+          type: "error",
+          code: "invalid_frame",
+          detail: 'Send {"action":"location",...} or "ping"',
+        }),
+      );
+      return;
+    }
+    if (!identity) return ws.close(CLOSE_CODES.unauthorized, "unknown socket");
+    const { action: _action, ...location } = frame;
+    const result = await this.driverLocation(identity.userId, location);
+    if (!result.ok) ws.send(JSON.stringify({ type: "error", code: result.code, detail: result.detail }));
+  }
+
+  override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
+    ws.close(code === 1005 ? 1000 : code, "closing");
+  }
+
+  /** Runs due timers; delivered at least once, and each timer does nothing twice. */
+  override async alarm(): Promise<void> {
+    const now = Date.now();
+    const due = this.sql.exec<{ kind: string }>("SELECT kind FROM timers WHERE due_at <= ?", now).toArray();
+    for (const { kind } of due) {
+      if (kind === "expire") await this.act({ kind: "expire" });
+      this.sql.exec("DELETE FROM timers WHERE kind = ?", kind);
+    }
+    this.armAlarm();
+  }
+
+  private async apply(action: RideAction): Promise<ActResult> {
+    const row = this.load();
+    if (!row) return { ok: false, code: "not_found", detail: "No such ride" };
+    const now = new Date();
+    if (
+      action.kind !== "expire" &&
+      row.status === "requested" &&
+      now.getTime() >= Date.parse(row.expiresAt)
+    ) {
+      await this.apply({ kind: "expire" });
+      return this.apply(action);
+    }
+    const decision = decide(row, action, now);
+    if (!decision.ok) return decision;
+    const persisted = await persistTransition(
+      this.context(),
+      row,
+      decision.next,
+      decision.event,
+      decision.actorId,
+    );
+    if (!persisted.ok) return persisted;
+    this.sql.exec("UPDATE ride SET row = ? WHERE id = 1", JSON.stringify(decision.next));
+    const recipients = [decision.next.passengerId, decision.next.driverId].filter((id): id is string => !!id);
+    this.record(decision.next, decision.event, recipients);
+    if (isTerminal(decision.next.status)) this.sql.exec("DELETE FROM timers");
+    this.armAlarm();
+    return { ok: true, ride: decision.next };
+  }
+
+  /** Appends the event to the local log, sends it to the ride's sockets and the users' channels. */
+  private record(row: RideRow, type: string, recipients: string[]): void {
+    const event = this.wire(row, type, row.lastSeq);
+    this.sql.exec(
+      "INSERT OR IGNORE INTO events (seq, type, data, at) VALUES (?, ?, ?, ?)",
+      event.seq,
+      type,
+      JSON.stringify(event.data),
+      event.at,
+    );
+    this.broadcast(event);
+    this.ctx.waitUntil(
+      Promise.allSettled(
+        recipients.map((userId) =>
+          this.env.USER_CHANNEL.get(this.env.USER_CHANNEL.idFromName(userId)).deliver(userId, event),
+        ),
+      ),
+    );
+  }
+
+  private wire(row: RideRow, type: string, seq: number, data: unknown = rideView(row)): WireEvent {
+    return {
+      type,
+      id: seq > 0 ? eventId(row.id, seq) : `evt_${crypto.randomUUID()}`,
+      seq,
+      ride_id: row.id,
+      data,
+      at: new Date().toISOString(),
+    };
+  }
+
+  private broadcast(event: WireEvent, tag?: string): void {
+    const text = JSON.stringify(event);
+    for (const ws of this.ctx.getWebSockets(tag)) {
+      try {
+        ws.send(text);
+      } catch {
+        // A socket that closed meanwhile; hibernation cleans it up.
+      }
+    }
+  }
+
+  private eventsSince(since: number): WireEvent[] {
+    const row = this.load();
+    if (!row || since <= 0) return [];
+    return this.sql
+      .exec<{ seq: number; type: string; data: string; at: string }>(
+        "SELECT seq, type, data, at FROM events WHERE seq > ? ORDER BY seq",
+        since,
+      )
+      .toArray()
+      .map((e) => ({
+        type: e.type,
+        id: eventId(row.id, e.seq),
+        seq: e.seq,
+        ride_id: row.id,
+        data: JSON.parse(e.data),
+        at: e.at,
+      }));
+  }
+
+  private load(): RideRow | null {
+    const stored = this.sql.exec<{ row: string }>("SELECT row FROM ride WHERE id = 1").toArray()[0];
+    return stored ? JSON.parse(stored.row) : null;
+  }
+
+  private schedule(kind: string, dueAt: number): void {
+    this.sql.exec(
+      "INSERT INTO timers (kind, due_at) VALUES (?, ?) ON CONFLICT (kind) DO UPDATE SET due_at = excluded.due_at",
+      kind,
+      dueAt,
+    );
+    this.armAlarm();
+  }
+
+  private armAlarm(): void {
+    const next = this.sql
+      .exec<{ due: number | null }>("SELECT min(due_at) AS due FROM timers")
+      .toArray()[0]?.due;
+    if (next) this.ctx.storage.setAlarm(next);
+    else this.ctx.storage.deleteAlarm();
+  }
+
+  private serialized<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(work, work);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private context(): ServiceContext {
+    return createServiceContext(this.env);
+  }
+}

@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { USER_ROLES, USER_STATUSES } from "../db/schema";
+import { haversineMeters, type LatLng } from "../lib/geo";
 
 export const UserSchema = z
   .object({
@@ -30,3 +31,38 @@ export const IdParamSchema = z.object({
     .max(64)
     .openapi({ param: { name: "id", in: "path" } }),
 });
+
+/** A point on the map, WGS 84 decimal degrees. */
+export const LatLngSchema = z
+  .object({
+    lat: z.number().min(-90).max(90).openapi({ example: -23.5505 }),
+    lng: z.number().min(-180).max(180).openapi({ example: -46.6333 }),
+  })
+  .openapi("LatLng");
+
+/** A ride category; whether it is offered depends on the city's pricing rules. */
+export const CategorySchema = z
+  .string()
+  .min(1)
+  .max(32)
+  .regex(/^[a-z0-9_-]+$/, "use lowercase letters, digits, _ or -")
+  .openapi({ example: "pop", description: "A ride category offered in the city, e.g. `pop`, `comfort`" });
+
+/** Pickup and dropoff closer than this are the same place, not a trip. */
+export const MIN_TRIP_DISTANCE_M = 50;
+
+/**
+ * A `superRefine` for bodies with `pickup` and `dropoff`: refuses a trip to the same place,
+ * as a field error on `dropoff`. Silent while either point is itself invalid (zod still runs
+ * refinements after a range error), so the caller sees that error alone.
+ */
+export function distinctTripPoints(body: { pickup: LatLng; dropoff: LatLng }, ctx: z.RefinementCtx): void {
+  const valid = LatLngSchema.safeParse(body.pickup).success && LatLngSchema.safeParse(body.dropoff).success;
+  if (valid && haversineMeters(body.pickup, body.dropoff) < MIN_TRIP_DISTANCE_M) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["dropoff"],
+      message: `must be at least ${MIN_TRIP_DISTANCE_M} m from the pickup`,
+    });
+  }
+}

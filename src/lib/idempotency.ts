@@ -1,0 +1,46 @@
+import type { MiddlewareHandler } from "hono";
+import { claimIdempotencyKey, completeIdempotencyKey, releaseIdempotencyKey } from "../services/idempotency";
+import type { AppEnv } from "./context";
+import { sha256Hex } from "./crypto";
+import { ApiError } from "./problem";
+
+const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
+
+/**
+ * `Idempotency-Key` for POSTs that create something or move money. Put it after `requireAuth`:
+ * keys are scoped to the caller. Only a 2xx reply is stored and replayed; any other outcome frees
+ * the key, because our failures change nothing and so a retry must be allowed to run again.
+ */
+export const idempotent: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const key = c.req.header("idempotency-key");
+  if (!key || !KEY_PATTERN.test(key)) {
+    throw new ApiError(
+      "idempotency_key_required",
+      "Send an Idempotency-Key header of 1 to 255 visible characters",
+    );
+  }
+  const ctx = c.get("ctx");
+  const userId = c.get("user").id;
+  // The body was parsed once by jsonBodyGuard; Hono re-serialises it here, so the hash ignores
+  // insignificant whitespace.
+  const body = c.req.raw.body === null ? "" : await c.req.text();
+  const requestHash = await sha256Hex(`${c.req.method} ${c.req.path}\n${body}`);
+  const claim = await claimIdempotencyKey(ctx, userId, key, requestHash);
+  if (claim.kind === "replay") {
+    return new Response(claim.body, {
+      status: claim.status,
+      headers: { "content-type": "application/json", "idempotent-replayed": "true" },
+    });
+  }
+  try {
+    await next();
+  } catch (error) {
+    await releaseIdempotencyKey(ctx, userId, key);
+    throw error;
+  }
+  if (c.res.status >= 200 && c.res.status < 300) {
+    await completeIdempotencyKey(ctx, userId, key, c.res.status, await c.res.clone().text());
+  } else {
+    await releaseIdempotencyKey(ctx, userId, key);
+  }
+};

@@ -1,0 +1,200 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { PAYMENT_METHODS } from "../db/schema";
+import { requireAuth, requireRole } from "../lib/auth";
+import {
+  AUTH_PROBLEMS,
+  BODY_PROBLEMS,
+  createRouter,
+  jsonBody,
+  jsonContent,
+  problemResponses,
+} from "../lib/router";
+import * as drivers from "../services/drivers";
+import { CategorySchema, LatLngSchema } from "./schemas";
+
+// ---------------------------------------------------------------------------------------------
+// Shapes
+
+/** Old (ABC1234) and Mercosul (ABC1D23) plates, once upper-cased without dash or space. */
+const PLATE = /^[A-Z]{3}\d[A-Z0-9]\d{2}$/;
+const normalizePlate = (plate: string) => plate.replace(/[\s-]/g, "").toUpperCase();
+
+const VehicleRequestSchema = z
+  .object({
+    plate: z
+      .string()
+      .max(10)
+      .refine((v) => PLATE.test(normalizePlate(v)), "not a Brazilian plate (ABC1234 or Mercosul ABC1D23)")
+      .transform(normalizePlate)
+      .openapi({ example: "BRA2E19", description: "Stored upper case without dash or space" }),
+    model: z.string().trim().min(1).max(60).openapi({ example: "Onix 1.0" }),
+    color: z.string().trim().min(1).max(60).openapi({ example: "Prata" }),
+    category: CategorySchema,
+  })
+  .openapi("VehicleRequest");
+
+const VehicleSchema = z
+  .object({ plate: z.string(), model: z.string(), color: z.string(), category: z.string() })
+  .openapi("Vehicle");
+
+const DriverProfileSchema = z
+  .object({
+    user_id: z.string().openapi({ example: "usr_01JD8Y3M0S3Q4VQK6E9Q1T2B5C" }),
+    status: z.enum(["offline", "online"]),
+    // Unions, not .nullable(): that would mark the shared component itself nullable in the document.
+    vehicle: z.union([VehicleSchema, z.null()]),
+    location: z.union([LatLngSchema, z.null()]).openapi({ description: "The last stored position" }),
+    last_seen_at: z.string().nullable(),
+  })
+  .openapi("DriverProfile");
+
+const LocationSchema = z
+  .object({
+    lat: LatLngSchema.shape.lat,
+    lng: LatLngSchema.shape.lng,
+    heading: z.number().min(0).max(360).optional().openapi({ description: "Degrees clockwise from north" }),
+    speed: z.number().min(0).optional().openapi({ description: "Metres per second" }),
+  })
+  .openapi("DriverLocation");
+
+/** A query coordinate: a plain decimal, so an empty `?lat=` is refused instead of read as 0. */
+const queryCoordinate = (min: number, max: number, example: string) =>
+  z
+    .string({ error: "required" })
+    .regex(/^[+-]?\d+(\.\d+)?$/, "must be a decimal number")
+    .transform(Number)
+    .pipe(z.number().min(min).max(max))
+    .openapi({ example, description: `Decimal degrees, ${min} to ${max}` });
+
+const AvailableQuerySchema = z.object({
+  lat: queryCoordinate(-90, 90, "-23.5614"),
+  lng: queryCoordinate(-180, 180, "-46.6559"),
+  limit: z.coerce.number().int().min(1).max(50).default(20).openapi({ example: 20 }),
+});
+
+const AvailableRideSchema = z
+  .object({
+    id: z.string(),
+    category: z.string(),
+    pickup: LatLngSchema,
+    dropoff: LatLngSchema,
+    estimated_fare_cents: z.number().int(),
+    payment_method: z.enum(PAYMENT_METHODS),
+    distance_to_pickup_m: z.number().int().openapi({ description: "Straight-line distance, metres" }),
+    created_at: z.string(),
+    expires_at: z.string(),
+  })
+  .openapi("AvailableRide");
+
+// ---------------------------------------------------------------------------------------------
+// Routes: every one is for drivers only.
+
+const getMe = createRoute({
+  method: "get",
+  path: "/v1/drivers/me",
+  summary: "The driver's status, vehicle and last position",
+  tags: ["Drivers"],
+  security: [{ bearerAuth: [] }],
+  middleware: [requireAuth, requireRole("driver")] as const,
+  responses: {
+    200: jsonContent(DriverProfileSchema, "The driver profile (offline with no vehicle until one is set)"),
+    ...problemResponses(...AUTH_PROBLEMS, "forbidden"),
+  },
+});
+
+const putVehicle = createRoute({
+  method: "put",
+  path: "/v1/drivers/me/vehicle",
+  summary: "Register or replace the driver's vehicle",
+  tags: ["Drivers"],
+  security: [{ bearerAuth: [] }],
+  middleware: [requireAuth, requireRole("driver")] as const,
+  description: "The online status is kept; the vehicle's category decides which rides the driver sees.",
+  request: jsonBody(VehicleRequestSchema),
+  responses: {
+    200: jsonContent(DriverProfileSchema, "The driver profile with the vehicle"),
+    ...problemResponses(...BODY_PROBLEMS, ...AUTH_PROBLEMS, "forbidden"),
+  },
+});
+
+const goOnline = createRoute({
+  method: "post",
+  path: "/v1/drivers/me/online",
+  summary: "Go online at a position",
+  tags: ["Drivers"],
+  security: [{ bearerAuth: [] }],
+  middleware: [requireAuth, requireRole("driver")] as const,
+  request: jsonBody(LatLngSchema),
+  responses: {
+    200: jsonContent(DriverProfileSchema, "The driver profile, online"),
+    ...problemResponses(...BODY_PROBLEMS, ...AUTH_PROBLEMS, "forbidden", "vehicle_required"),
+  },
+});
+
+const goOffline = createRoute({
+  method: "post",
+  path: "/v1/drivers/me/offline",
+  summary: "Go offline",
+  tags: ["Drivers"],
+  security: [{ bearerAuth: [] }],
+  middleware: [requireAuth, requireRole("driver")] as const,
+  description: "No body. Idempotent.",
+  responses: {
+    200: jsonContent(DriverProfileSchema, "The driver profile, offline"),
+    ...problemResponses(...AUTH_PROBLEMS, "forbidden", "unsupported_media_type", "malformed_json"),
+  },
+});
+
+const postLocation = createRoute({
+  method: "post",
+  path: "/v1/drivers/me/location",
+  summary: "Report the driver's position",
+  tags: ["Drivers"],
+  security: [{ bearerAuth: [] }],
+  middleware: [requireAuth, requireRole("driver")] as const,
+  description: `Accepted while online. The stored position is refreshed when the ~5 km cell changes or at most every ${drivers.LOCATION_WRITE_INTERVAL_MS / 1000} s; the reply is the same either way.`,
+  request: jsonBody(LocationSchema),
+  responses: {
+    202: jsonContent(z.object({ accepted: z.literal(true) }), "The position was accepted"),
+    ...problemResponses(...BODY_PROBLEMS, ...AUTH_PROBLEMS, "forbidden", "driver_offline"),
+  },
+});
+
+const available = createRoute({
+  method: "get",
+  path: "/v1/rides/available",
+  summary: "Requested rides near the driver, nearest first",
+  tags: ["Drivers"],
+  security: [{ bearerAuth: [] }],
+  middleware: [requireAuth, requireRole("driver")] as const,
+  description:
+    "Rides waiting for a driver, of the driver's vehicle category, with a pickup within the configured radius of `lat`/`lng`. No passenger data.",
+  request: { query: AvailableQuerySchema },
+  responses: {
+    200: jsonContent(z.object({ items: z.array(AvailableRideSchema) }), "Nearest first"),
+    ...problemResponses(...AUTH_PROBLEMS, "forbidden", "validation_failed", "vehicle_required"),
+  },
+});
+
+export const driverRoutes = createRouter()
+  .openapi(getMe, async (c) => {
+    return c.json(await drivers.getDriverProfile(c.get("ctx"), c.get("user").id), 200);
+  })
+  .openapi(putVehicle, async (c) => {
+    return c.json(await drivers.setVehicle(c.get("ctx"), c.get("user").id, c.req.valid("json")), 200);
+  })
+  .openapi(goOnline, async (c) => {
+    return c.json(await drivers.goOnline(c.get("ctx"), c.get("user").id, c.req.valid("json")), 200);
+  })
+  .openapi(goOffline, async (c) => {
+    return c.json(await drivers.goOffline(c.get("ctx"), c.get("user").id), 200);
+  })
+  .openapi(postLocation, async (c) => {
+    await drivers.recordDriverLocation(c.get("ctx"), c.get("user").id, c.req.valid("json"));
+    return c.json({ accepted: true as const }, 202);
+  })
+  .openapi(available, async (c) => {
+    const { lat, lng, limit } = c.req.valid("query");
+    const items = await drivers.listAvailableRides(c.get("ctx"), c.get("user").id, { lat, lng }, limit);
+    return c.json({ items }, 200);
+  });

@@ -1,0 +1,81 @@
+import { eq } from "drizzle-orm";
+import type { Context } from "hono";
+import { rides } from "../db/schema";
+import { authenticate } from "../lib/auth";
+import type { AppEnv, AuthUser } from "../lib/context";
+import { ApiError } from "../lib/problem";
+import { createRouter } from "../lib/router";
+import { CLOSE_CODES, IDENTITY_HEADERS } from "../objects/protocol";
+
+/**
+ * WebSocket upgrades, forwarded to the Durable Object that holds the sockets. Plain routes (not
+ * Hono's upgradeWebSocket) and no header-changing middleware: the 101 reply's headers are
+ * immutable. A refused socket is accepted and closed at once with a 44xx code and a reason,
+ * because a browser cannot read the HTTP status of a failed handshake.
+ */
+export const realtimeRoutes = createRouter()
+  .get("/v1/rides/:id/ws", async (c) => {
+    const user = await socketUser(c);
+    if (user instanceof Response) return user;
+    const ctx = c.get("ctx");
+    const ride = await ctx.db
+      .select({ passengerId: rides.passengerId, driverId: rides.driverId })
+      .from(rides)
+      .where(eq(rides.id, c.req.param("id")))
+      .get();
+    if (!ride) return refuse(c, CLOSE_CODES.notFound, "no such ride");
+    const role = ride.passengerId === user.id ? "passenger" : ride.driverId === user.id ? "driver" : null;
+    if (!role) return refuse(c, CLOSE_CODES.forbidden, "only the ride's passenger and driver may listen");
+    const stub = ctx.env.RIDE_ROOM.get(ctx.env.RIDE_ROOM.idFromName(c.req.param("id")), {
+      locationHint: "sam",
+    });
+    return stub.fetch(forwarded(c, user.id, role));
+  })
+  .get("/v1/ws", async (c) => {
+    const user = await socketUser(c);
+    if (user instanceof Response) return user;
+    const { env } = c.get("ctx");
+    const stub = env.USER_CHANNEL.get(env.USER_CHANNEL.idFromName(user.id));
+    return stub.fetch(forwarded(c, user.id, user.role));
+  });
+
+/** The token comes as `?token=` or as `Sec-WebSocket-Protocol: bearer, <token>`. */
+async function socketUser(c: Context<AppEnv>): Promise<AuthUser | Response> {
+  if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
+    throw new ApiError("upgrade_required", "Connect with a WebSocket client (Upgrade: websocket)");
+  }
+  const protocols =
+    c.req
+      .header("sec-websocket-protocol")
+      ?.split(",")
+      .map((p) => p.trim()) ?? [];
+  const token = c.req.query("token") ?? (protocols[0] === "bearer" ? protocols[1] : undefined);
+  if (!token) return refuse(c, CLOSE_CODES.unauthorized, "missing token");
+  try {
+    return await authenticate(c.get("ctx"), token);
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    const code = error.code === "user_blocked" ? CLOSE_CODES.forbidden : CLOSE_CODES.unauthorized;
+    return refuse(c, code, error.code);
+  }
+}
+
+function forwarded(c: Context<AppEnv>, userId: string, role: string): Request {
+  const headers = new Headers(c.req.raw.headers);
+  headers.set(IDENTITY_HEADERS.userId, userId);
+  headers.set(IDENTITY_HEADERS.role, role);
+  return new Request(c.req.raw, { headers });
+}
+
+function refuse(c: Context<AppEnv>, code: number, reason: string): Response {
+  const pair = new WebSocketPair();
+  const [client, server] = [pair[0], pair[1]];
+  server.accept();
+  server.close(code, reason);
+  const protocol = c.req.header("sec-websocket-protocol")?.split(",")[0]?.trim();
+  return new Response(null, {
+    status: 101,
+    webSocket: client,
+    headers: protocol ? { "sec-websocket-protocol": protocol } : {},
+  });
+}

@@ -1,0 +1,84 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { call } from "../helpers";
+import { onlineDriver, openSocket, requestedRide } from "../ride-helpers";
+
+describe("a ride from request to completion", () => {
+  it("walks the lifecycle, keeps D1 and ride_events in step, and streams events in order", async () => {
+    const { passenger, ride } = await requestedRide();
+    expect(ride).toMatchObject({ status: "requested", passenger_id: passenger.id, driver_id: null, seq: 1 });
+    expect(ride.estimated_fare_cents).toBeGreaterThan(0);
+
+    const socket = await openSocket(`/v1/rides/${ride.id}/ws?token=${passenger.accessToken}`);
+    const driver = await onlineDriver();
+
+    const accepted = await call("POST", `/v1/rides/${ride.id}/accept`, { token: driver.accessToken });
+    expect(accepted.status, accepted.text).toBe(200);
+    expect(accepted.json).toMatchObject({ status: "accepted", driver_id: driver.id });
+    for (const step of ["arrive", "start"]) {
+      const reply = await call("POST", `/v1/rides/${ride.id}/${step}`, { token: driver.accessToken });
+      expect(reply.status, reply.text).toBe(200);
+    }
+    const completed = await call("POST", `/v1/rides/${ride.id}/complete`, {
+      token: driver.accessToken,
+      body: { distance_m: 3000, duration_s: 600 },
+    });
+    expect(completed.status, completed.text).toBe(200);
+    // pop: max(500 + 150×3 + 30×10, 800) + 100 booking fee = 1350
+    expect(completed.json).toMatchObject({
+      status: "completed",
+      final_fare_cents: 1350,
+      distance_m: 3000,
+      duration_s: 600,
+    });
+
+    await socket.next((m) => m.type === "ride.completed");
+    const types = socket.messages.filter((m) => m.ride_id === ride.id).map((m) => m.type);
+    expect(types).toEqual(["ride.accepted", "ride.arrived", "ride.started", "ride.completed"]);
+    expect(socket.messages.map((m) => m.seq)).toEqual([2, 3, 4, 5]);
+
+    const row = await env.DB.prepare(
+      "SELECT status, driver_id, final_fare_cents, last_seq FROM rides WHERE id = ?",
+    )
+      .bind(ride.id)
+      .first();
+    expect(row).toEqual({ status: "completed", driver_id: driver.id, final_fare_cents: 1350, last_seq: 5 });
+    const events = await env.DB.prepare("SELECT seq, type FROM ride_events WHERE ride_id = ? ORDER BY seq")
+      .bind(ride.id)
+      .all();
+    expect(events.results.map((e) => e.type)).toEqual([
+      "ride.created",
+      "ride.accepted",
+      "ride.arrived",
+      "ride.started",
+      "ride.completed",
+    ]);
+
+    const replay = await openSocket(`/v1/rides/${ride.id}/ws?token=${passenger.accessToken}&since=3`);
+    await replay.next((m) => m.type === "ride.completed");
+    expect(replay.messages.map((m) => m.seq)).toEqual([4, 5]);
+  });
+});
+
+describe("driver location during a ride", () => {
+  it("reaches the passenger's socket through POST /v1/drivers/me/location without a D1 write", async () => {
+    const { passenger, ride } = await requestedRide();
+    const driver = await onlineDriver();
+    expect((await call("POST", `/v1/rides/${ride.id}/accept`, { token: driver.accessToken })).status).toBe(
+      200,
+    );
+    const before = await env.DB.prepare("SELECT last_lat, last_seen_at FROM drivers WHERE user_id = ?")
+      .bind(driver.id)
+      .first();
+    const socket = await openSocket(`/v1/rides/${ride.id}/ws?token=${passenger.accessToken}`);
+    const moved = { lat: -23.5506, lng: -46.634, heading: 90, speed: 6 };
+    const reply = await call("POST", "/v1/drivers/me/location", { token: driver.accessToken, body: moved });
+    expect(reply.status, reply.text).toBe(202);
+    const event = await socket.next((m) => m.type === "driver.location");
+    expect(event).toMatchObject({ seq: 0, ride_id: ride.id, data: moved });
+    const after = await env.DB.prepare("SELECT last_lat, last_seen_at FROM drivers WHERE user_id = ?")
+      .bind(driver.id)
+      .first();
+    expect(after).toEqual(before);
+  });
+});
