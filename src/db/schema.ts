@@ -320,3 +320,215 @@ export const ratings = sqliteTable(
     check("ratings_stars_check", sql`stars BETWEEN 1 AND 5`),
   ],
 );
+
+// ---------------------------------------------------------------------------------------------
+// Money: the double-entry ledger (see src/services/ledger.ts and migrations for its triggers)
+
+export const NORMAL_SIDES = ["debit", "credit"] as const;
+export type NormalSide = (typeof NORMAL_SIDES)[number];
+
+/**
+ * One account per owner and kind, e.g. `driver:usr_…:available`, `platform:platform:revenue`.
+ * `balance` is the natural balance (positive on the account's normal side); it is maintained by
+ * a trigger on ledger_entries, never written by code, and can never drift from the entries.
+ */
+export const ledgerAccounts = sqliteTable(
+  "ledger_accounts",
+  {
+    id: text("id").primaryKey(),
+    ownerType: text("owner_type", { enum: ["driver", "platform"] }).notNull(),
+    ownerId: text("owner_id").notNull(),
+    kind: text("kind").notNull(),
+    normalSide: text("normal_side", { enum: NORMAL_SIDES }).notNull(),
+    balance: integer("balance").notNull().default(0),
+    version: integer("version").notNull().default(0),
+    /** Postings that enforce floors may not take `balance` below this. Null: unguarded. */
+    floor: integer("floor"),
+    createdAt: text("created_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("ledger_accounts_owner_kind_unique").on(t.ownerType, t.ownerId, t.kind),
+    check("ledger_accounts_normal_side_check", sql`normal_side IN ('debit', 'credit')`),
+  ],
+);
+
+export const ledgerTransactions = sqliteTable(
+  "ledger_transactions",
+  {
+    id: text("id").primaryKey(),
+    /** A retried posting carries the same key and posts nothing the second time. */
+    idempotencyKey: text("idempotency_key").notNull(),
+    /** SHA-256 of the posting's content: the same key with other content is refused. */
+    requestHash: text("request_hash").notNull(),
+    kind: text("kind").notNull(),
+    referenceType: text("reference_type").notNull(),
+    referenceId: text("reference_id").notNull(),
+    /** The transaction this one reverses, if any. */
+    reversesId: text("reverses_id"),
+    /** The business moment (ride end, settlement day); `created_at` is when it was written. */
+    effectiveAt: text("effective_at").notNull(),
+    createdAt: text("created_at").notNull(),
+    memo: text("memo"),
+  },
+  (t) => [
+    uniqueIndex("ledger_transactions_idempotency_unique").on(t.idempotencyKey),
+    uniqueIndex("ledger_transactions_reverses_unique").on(t.reversesId),
+    index("ledger_transactions_reference_idx").on(t.referenceType, t.referenceId),
+    index("ledger_transactions_effective_idx").on(t.effectiveAt),
+  ],
+);
+
+export const ledgerEntries = sqliteTable(
+  "ledger_entries",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    transactionId: text("transaction_id")
+      .notNull()
+      .references(() => ledgerTransactions.id),
+    accountId: text("account_id")
+      .notNull()
+      .references(() => ledgerAccounts.id),
+    /** Signed centavos: positive is a debit, negative a credit. A transaction's entries sum to 0. */
+    amount: integer("amount").notNull(),
+    /** 1: this entry may not take its account below the account's floor. */
+    enforceFloor: integer("enforce_floor", { mode: "boolean" }).notNull().default(true),
+    effectiveAt: text("effective_at").notNull(),
+    createdAt: text("created_at").notNull(),
+  },
+  (t) => [
+    index("ledger_entries_account_idx").on(t.accountId, t.id),
+    index("ledger_entries_transaction_idx").on(t.transactionId),
+    check("ledger_entries_amount_check", sql`amount <> 0`),
+  ],
+);
+
+/**
+ * Written as the last statement of every posting; its trigger refuses the whole batch unless
+ * the transaction's entries balance. A D1 batch cannot defer a check, so this row closes it.
+ */
+export const ledgerPostingChecks = sqliteTable("ledger_posting_checks", {
+  transactionId: text("transaction_id").primaryKey(),
+});
+
+// ---------------------------------------------------------------------------------------------
+// Commission, settlement, payouts
+
+/** Platform commission per city and category, versioned like pricing rules. */
+export const commissionRules = sqliteTable(
+  "commission_rules",
+  {
+    id: text("id").primaryKey(),
+    cityId: text("city_id")
+      .notNull()
+      .references(() => cities.id),
+    category: text("category").notNull(),
+    /** Basis points of the fare: 2000 = 20 %. */
+    rateBp: integer("rate_bp").notNull(),
+    minCents: integer("min_cents"),
+    maxCents: integer("max_cents"),
+    effectiveFrom: text("effective_from").notNull(),
+    createdAt: text("created_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("commission_rules_version_unique").on(t.cityId, t.category, t.effectiveFrom),
+    check(
+      "commission_rules_values_check",
+      sql`rate_bp BETWEEN 0 AND 10000 AND (min_cents IS NULL OR min_cents >= 0) AND (max_cents IS NULL OR max_cents >= COALESCE(min_cents, 0))`,
+    ),
+  ],
+);
+
+/** The settlement and payout settings; one row (id = 1). */
+export const settlementConfig = sqliteTable(
+  "settlement_config",
+  {
+    id: integer("id").primaryKey(),
+    /** N of D+N: business days in America/Sao_Paulo before a ride's earnings become available. */
+    delayBusinessDays: integer("delay_business_days").notNull(),
+    /** JSON array of YYYY-MM-DD dates that are not business days. */
+    holidays: text("holidays").notNull(),
+    minPayoutCents: integer("min_payout_cents").notNull(),
+    payoutFeeCents: integer("payout_fee_cents").notNull(),
+    /** Lowest prepaid credit (centavos, ≤ 0) at which a driver may still accept rides. */
+    creditFloorCents: integer("credit_floor_cents").notNull(),
+    updatedAt: text("updated_at").notNull(),
+  },
+  (t) => [
+    check("settlement_config_singleton", sql`id = 1`),
+    check(
+      "settlement_config_values_check",
+      sql`delay_business_days >= 0 AND min_payout_cents > 0 AND payout_fee_cents >= 0 AND credit_floor_cents <= 0`,
+    ),
+  ],
+);
+
+/** A driver's share of a confirmed payment, released pending → available on `due_on`. */
+export const settlements = sqliteTable(
+  "settlements",
+  {
+    id: text("id").primaryKey(),
+    driverId: text("driver_id")
+      .notNull()
+      .references(() => users.id),
+    /** The posting that credited the driver's pending balance. */
+    sourceTransactionId: text("source_transaction_id").notNull(),
+    rideId: text("ride_id"),
+    amountCents: integer("amount_cents").notNull(),
+    /** Business date (YYYY-MM-DD, America/Sao_Paulo) from which it may be released. */
+    dueOn: text("due_on").notNull(),
+    status: text("status", { enum: ["scheduled", "released"] }).notNull(),
+    releaseTransactionId: text("release_transaction_id"),
+    createdAt: text("created_at").notNull(),
+    releasedAt: text("released_at"),
+  },
+  (t) => [
+    uniqueIndex("settlements_source_unique").on(t.sourceTransactionId),
+    index("settlements_due_idx").on(t.status, t.dueOn),
+    index("settlements_driver_idx").on(t.driverId, t.id),
+    check("settlements_amount_check", sql`amount_cents > 0`),
+  ],
+);
+
+export const PAYOUT_STATUSES = ["in_transit", "paid", "failed"] as const;
+
+export const payouts = sqliteTable(
+  "payouts",
+  {
+    id: text("id").primaryKey(),
+    driverId: text("driver_id")
+      .notNull()
+      .references(() => users.id),
+    amountCents: integer("amount_cents").notNull(),
+    feeCents: integer("fee_cents").notNull(),
+    pixKey: text("pix_key").notNull(),
+    pixKeyType: text("pix_key_type", { enum: ["cpf", "cnpj", "email", "phone", "evp"] }).notNull(),
+    status: text("status", { enum: PAYOUT_STATUSES }).notNull(),
+    rail: text("rail").notNull(),
+    /** The rail's own id for the transfer (Efí's idEnvio / e2eId). */
+    railReference: text("rail_reference"),
+    requestTransactionId: text("request_transaction_id").notNull(),
+    outcomeTransactionId: text("outcome_transaction_id"),
+    failureReason: text("failure_reason"),
+    createdAt: text("created_at").notNull(),
+    updatedAt: text("updated_at").notNull(),
+  },
+  (t) => [
+    index("payouts_driver_idx").on(t.driverId, t.id),
+    index("payouts_status_idx").on(t.status),
+    check("payouts_amount_check", sql`amount_cents > 0 AND fee_cents >= 0`),
+  ],
+);
+
+/** Queue messages that exhausted their retries, kept for a person to look at (DLQ consumers). */
+export const deadLetters = sqliteTable(
+  "dead_letters",
+  {
+    id: text("id").primaryKey(),
+    queue: text("queue").notNull(),
+    messageId: text("message_id").notNull(),
+    body: text("body").notNull(),
+    attempts: integer("attempts").notNull(),
+    createdAt: text("created_at").notNull(),
+  },
+  (t) => [uniqueIndex("dead_letters_message_unique").on(t.queue, t.messageId)],
+);
