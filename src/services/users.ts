@@ -1,8 +1,9 @@
 import { desc, eq, lt } from "drizzle-orm";
 import { auditLogs, refreshTokens, users } from "../db/schema";
-import type { ServiceContext } from "../lib/context";
+import type { AuthUser, ServiceContext } from "../lib/context";
 import type { PageQuery } from "../lib/pagination";
 import { pageOf } from "../lib/pagination";
+import { STAFF_ROLES } from "../lib/permissions";
 import { ApiError } from "../lib/problem";
 import { auditStatement } from "./audit";
 import { type PublicUser, toPublicUser } from "./auth";
@@ -13,13 +14,18 @@ import { type PublicUser, toPublicUser } from "./auth";
  */
 export async function setUserStatus(
   ctx: ServiceContext,
-  actorId: string,
+  actor: AuthUser,
   targetId: string,
   status: "active" | "blocked",
 ): Promise<PublicUser> {
+  const actorId = actor.id;
   const user = await ctx.db.select().from(users).where(eq(users.id, targetId)).get();
   if (!user) throw new ApiError("not_found", "No such user");
   if (targetId === actorId) throw new ApiError("forbidden", "You cannot block yourself");
+  // Staff accounts are managed by admins only: support cannot lock out the people above them.
+  if (isStaff(user.role) && actor.role !== "admin") {
+    throw new ApiError("forbidden", "Only an admin can block or unblock staff accounts");
+  }
   if (user.status === status) return toPublicUser(user);
   const now = ctx.now().toISOString();
   const audit = auditStatement(ctx, {
@@ -66,4 +72,8 @@ export async function listAuditLogs(ctx: ServiceContext, page: PageQuery) {
     })),
     next_cursor,
   };
+}
+
+function isStaff(role: string): boolean {
+  return (STAFF_ROLES as readonly string[]).includes(role);
 }

@@ -340,6 +340,20 @@ describe("blocking a user", () => {
     expectProblem(reply, 404, "not_found");
   });
 
+  it("lets only an admin block staff accounts", async () => {
+    const support = await createStaff("support");
+    const admin = await createStaff("admin");
+    const finance = await createStaff("finance");
+    const refused = await call("POST", `/v1/admin/users/${admin.id}/block`, { token: support.accessToken });
+    expectProblem(refused, 403, "forbidden");
+    expect((await call("GET", "/v1/me", { token: admin.accessToken })).status).toBe(200);
+    const row = await env.DB.prepare("SELECT status FROM users WHERE id = ?").bind(admin.id).first("status");
+    expect(row).toBe("active");
+    const byAdmin = await call("POST", `/v1/admin/users/${finance.id}/block`, { token: admin.accessToken });
+    expect(byAdmin.status, byAdmin.text).toBe(200);
+    expectProblem(await call("GET", "/v1/me", { token: finance.accessToken }), 403, "user_blocked");
+  });
+
   it("refuses to let staff block themselves", async () => {
     const support = await createStaff("support");
     const reply = await call("POST", `/v1/admin/users/${support.id}/block`, { token: support.accessToken });

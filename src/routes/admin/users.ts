@@ -53,11 +53,11 @@ const auditLogs = createRoute({
 
 export const adminUserRoutes = createRouter()
   .openapi(statusRoute("block"), async (c) => {
-    const user = await setUserStatus(c.get("ctx"), c.get("user").id, c.req.valid("param").id, "blocked");
+    const user = await setUserStatus(c.get("ctx"), c.get("user"), c.req.valid("param").id, "blocked");
     return c.json(user, 200);
   })
   .openapi(statusRoute("unblock"), async (c) => {
-    const user = await setUserStatus(c.get("ctx"), c.get("user").id, c.req.valid("param").id, "active");
+    const user = await setUserStatus(c.get("ctx"), c.get("user"), c.req.valid("param").id, "active");
     return c.json(user, 200);
   })
   .openapi(auditLogs, async (c) => {
