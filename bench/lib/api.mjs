@@ -1,0 +1,113 @@
+// Seeding and one-off calls through the public API, with plain fetch. The load itself is
+// autocannon's job (load.mjs); these are setup steps and single bursts.
+
+export const SE = { lat: -23.5503, lng: -46.6339 }; // Praça da Sé
+export const PAULISTA = { lat: -23.5614, lng: -46.6559 }; // Avenida Paulista
+export const RIDE_BODY = { pickup: SE, dropoff: PAULISTA, category: "pop", payment_method: "pix" };
+const PASSWORD = "bench-password-2026";
+
+const RUN = `${Date.now().toString(36)}${Math.random().toString(36).slice(2, 6)}`;
+let counter = 0;
+/** Unique within a run and across runs against the same server (--url). */
+export function unique(prefix = "") {
+  counter += 1;
+  return `${prefix}${RUN}-${counter}`;
+}
+
+/** A distinct client IP per registration (10.x.y.z), so per-IP limits never couple seeded users. */
+function fakeIp(n) {
+  return `10.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255 || 1}`;
+}
+
+export class ApiError extends Error {
+  constructor(what, status, body) {
+    super(`${what}: ${status} ${typeof body === "string" ? body : JSON.stringify(body)}`.slice(0, 600));
+    this.status = status;
+    this.body = body;
+  }
+}
+
+/** One call; returns { status, json, text, ms }. Never throws on an HTTP status. */
+export async function call(base, method, path, { token, body, headers = {}, timeoutMs = 30_000 } = {}) {
+  const h = { ...headers };
+  if (token) h.authorization = `Bearer ${token}`;
+  if (body !== undefined) h["content-type"] = "application/json";
+  const started = performance.now();
+  const response = await fetch(`${base}${path}`, {
+    method,
+    headers: h,
+    body: body === undefined ? undefined : JSON.stringify(body),
+    signal: AbortSignal.timeout(timeoutMs),
+  });
+  const text = await response.text();
+  const ms = performance.now() - started;
+  let json;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
+  return { status: response.status, json, text, ms };
+}
+
+/** Like call(), but anything but the expected status is an error. */
+export async function expectCall(base, expected, method, path, options) {
+  const reply = await call(base, method, path, options);
+  if (reply.status !== expected) throw new ApiError(`${method} ${path}`, reply.status, reply.text);
+  return reply;
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight; results in order. */
+export async function pool(items, limit, fn) {
+  const results = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i], i);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+
+let ipCounter = Math.floor(Math.random() * 1_000_000);
+
+/** POST /v1/auth/register → { id, role, token }. No login: register returns the tokens. */
+export async function register(base, role) {
+  ipCounter += 1;
+  const email = `bench-${unique(role)}@example.com`;
+  const reply = await expectCall(base, 201, "POST", "/v1/auth/register", {
+    body: { name: `Bench ${role}`, email, phone: "+5511987654321", password: PASSWORD, role },
+    headers: { "cf-connecting-ip": fakeIp(ipCounter) },
+  });
+  return { id: reply.json.user.id, role, email, token: reply.json.access_token };
+}
+
+/** A driver with a pop vehicle, online at `at`. */
+export async function onlineDriver(base, at = SE) {
+  const driver = await register(base, "driver");
+  await expectCall(base, 200, "PUT", "/v1/drivers/me/vehicle", {
+    token: driver.token,
+    body: { plate: "ABC1D23", model: "Onix", color: "Prata", category: "pop" },
+  });
+  await expectCall(base, 200, "POST", "/v1/drivers/me/online", { token: driver.token, body: at });
+  return driver;
+}
+
+/** POST /v1/rides for the passenger → the ride. */
+export async function requestRide(base, passenger) {
+  const reply = await expectCall(base, 201, "POST", "/v1/rides", {
+    token: passenger.token,
+    headers: { "idempotency-key": unique("ride-") },
+    body: RIDE_BODY,
+  });
+  return reply.json;
+}
+
+export async function cancelRide(base, passenger, rideId) {
+  return expectCall(base, 200, "POST", `/v1/rides/${rideId}/cancel`, {
+    token: passenger.token,
+    body: { reason: "bench: freeing the driver" },
+  });
+}

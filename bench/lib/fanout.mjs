@@ -1,0 +1,144 @@
+// Fan-out: N sockets on one ride (all the passenger's; a user may hold many), then one transition
+// by the driver. Per socket: the time from sending the HTTP request that causes the event to that
+// socket receiving it. Uses Node 22's global WebSocket client.
+
+import { call, expectCall, pool, requestRide } from "./api.mjs";
+import { percentile } from "./stats.mjs";
+
+const OPEN_TIMEOUT_MS = 15_000;
+const EVENT_TIMEOUT_MS = 15_000;
+
+function openSocket(wsUrl) {
+  return new Promise((resolve) => {
+    const socket = new WebSocket(wsUrl);
+    const messages = [];
+    const waiters = new Set();
+    const entry = { socket, messages, waiters, opened: false, closed: null, error: null };
+    const timer = setTimeout(() => {
+      entry.error = "open timed out";
+      resolve(entry);
+    }, OPEN_TIMEOUT_MS);
+    socket.addEventListener("open", () => {
+      entry.opened = true;
+      clearTimeout(timer);
+      resolve(entry);
+    });
+    socket.addEventListener("message", (event) => {
+      const at = performance.now();
+      let message;
+      try {
+        message = JSON.parse(typeof event.data === "string" ? event.data : "");
+      } catch {
+        message = { type: "(not json)", raw: String(event.data).slice(0, 200) };
+      }
+      messages.push({ at, message });
+      for (const wake of waiters) wake();
+    });
+    socket.addEventListener("error", (event) => {
+      entry.error = event.message ?? "socket error";
+    });
+    socket.addEventListener("close", (event) => {
+      entry.closed = { code: event.code, reason: event.reason };
+      clearTimeout(timer);
+      resolve(entry);
+      for (const wake of waiters) wake();
+    });
+  });
+}
+
+/** Resolves with the time the first message of `type` arrived (or null after the timeout). */
+function arrivalOf(entry, type, timeoutMs) {
+  return new Promise((resolve) => {
+    const check = () => {
+      const found = entry.messages.find((m) => m.message?.type === type);
+      if (found || entry.closed) {
+        entry.waiters.delete(check);
+        clearTimeout(timer);
+        resolve(found ? found.at : null);
+      }
+    };
+    const timer = setTimeout(() => {
+      entry.waiters.delete(check);
+      resolve(null);
+    }, timeoutMs);
+    entry.waiters.add(check);
+    check();
+  });
+}
+
+/** Sends `step` as the driver and measures when each socket sees `eventType`. */
+async function measure(url, entries, { driver, rideId, step, eventType }) {
+  const live = entries.filter((e) => e.opened && !e.closed);
+  const arrivals = live.map((e) => arrivalOf(e, eventType, EVENT_TIMEOUT_MS));
+  const sent = performance.now();
+  const reply = await call(url, "POST", `/v1/rides/${rideId}/${step}`, { token: driver.token });
+  const times = (await Promise.all(arrivals)).map((at) => (at === null ? null : at - sent));
+  const got = times.filter((t) => t !== null);
+  return {
+    event: eventType,
+    trigger: `POST /v1/rides/{id}/${step}`,
+    trigger_status: reply.status,
+    trigger_body: reply.status === 200 ? undefined : reply.text.slice(0, 500),
+    trigger_reply_ms: reply.ms,
+    sockets: live.length,
+    received: got.length,
+    first_ms: got.length ? Math.min(...got) : null,
+    p50_ms: percentile(got, 50),
+    p99_ms: percentile(got, 99),
+    max_ms: got.length ? Math.max(...got) : null,
+    // All sockets: the moment the last one had it (null if any never did).
+    all_received_ms: got.length === live.length && got.length > 0 ? Math.max(...got) : null,
+  };
+}
+
+export async function fanout(url, { passenger, driver, sockets, log = console.log }) {
+  const ride = await requestRide(url, passenger);
+  await expectCall(url, 200, "POST", `/v1/rides/${ride.id}/accept`, { token: driver.token });
+
+  const wsUrl = `${url.replace(/^http/, "ws")}/v1/rides/${ride.id}/ws?token=${encodeURIComponent(passenger.token)}`;
+  const openStarted = performance.now();
+  const entries = await pool(Array.from({ length: sockets }), 25, () => openSocket(wsUrl));
+  const openMs = performance.now() - openStarted;
+  // Every socket gets the ride's log on connect; seeing ride.accepted means it is attached.
+  await Promise.all(entries.filter((e) => e.opened).map((e) => arrivalOf(e, "ride.accepted", 5_000)));
+  const opened = entries.filter((e) => e.opened && !e.closed).length;
+  const refused = entries.filter((e) => !e.opened || e.closed);
+  log(`[fanout] ${opened}/${sockets} sockets open on ${ride.id} in ${openMs.toFixed(0)} ms`);
+
+  const results = [];
+  try {
+    for (const [step, eventType] of [
+      ["arrive", "ride.arrived"],
+      ["start", "ride.started"],
+    ]) {
+      const result = await measure(url, entries, { driver, rideId: ride.id, step, eventType });
+      results.push(result);
+      log(
+        `[fanout] ${eventType}: ${result.received}/${result.sockets} sockets, p50 ${fmt(result.p50_ms)} ms, ` +
+          `p99 ${fmt(result.p99_ms)} ms, last ${fmt(result.max_ms)} ms (trigger ${result.trigger_status} in ${fmt(result.trigger_reply_ms)} ms)`,
+      );
+    }
+  } finally {
+    for (const e of entries) {
+      try {
+        e.socket.close(1000, "bench done");
+      } catch {
+        // already closed
+      }
+    }
+  }
+  // Leave nothing active behind: the driver completes the trip.
+  await call(url, "POST", `/v1/rides/${ride.id}/complete`, { token: driver.token, body: {} });
+
+  return {
+    ride_id: ride.id,
+    sockets_requested: sockets,
+    sockets_open: opened,
+    open_ms: openMs,
+    refused: refused.slice(0, 5).map((e) => ({ error: e.error, closed: e.closed })),
+    refused_count: refused.length,
+    events: results,
+  };
+}
+
+const fmt = (v) => (v === null || v === undefined ? "-" : v.toFixed(1));

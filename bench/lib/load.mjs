@@ -1,0 +1,137 @@
+// Load scenarios, driven by autocannon's programmatic API. Each request that must differ (another
+// passenger, another Idempotency-Key, another driver) is rewritten in the request's
+// `setupRequest` hook, which autocannon calls before every request it sends.
+
+import autocannon from "autocannon";
+import { RIDE_BODY, SE, unique } from "./api.mjs";
+
+const SAMPLE_BODIES_PER_STATUS = 3;
+
+/**
+ * Runs autocannon and returns the figures the report needs. `sampleErrors` keeps the first few
+ * bodies of each non-2xx status, so a failure can be reported as it was answered.
+ */
+async function run(name, options) {
+  const errorSamples = {};
+  const sample = (status, body) => {
+    if (status >= 200 && status < 300) return;
+    errorSamples[status] ??= [];
+    const list = errorSamples[status];
+    if (list.length < SAMPLE_BODIES_PER_STATUS) list.push(String(body).slice(0, 500));
+  };
+  const requests = (options.requests ?? [{}]).map((r) => ({
+    ...r,
+    onResponse: (status, body) => sample(status, body),
+  }));
+  const result = await autocannon({ timeout: 30, ...options, requests });
+  const completed = result.requests.total;
+  const seconds = result.duration;
+  return {
+    name,
+    connections: options.connections,
+    duration_s: seconds,
+    requests: completed,
+    sent: result.requests.sent,
+    rps: seconds > 0 ? completed / seconds : 0,
+    latency_ms: {
+      p50: result.latency.p50,
+      p90: result.latency.p90,
+      p99: result.latency.p99,
+      max: result.latency.max,
+      mean: result.latency.average,
+    },
+    status_codes: Object.fromEntries(
+      Object.entries(result.statusCodeStats).map(([code, s]) => [code, s.count]),
+    ),
+    non2xx: result.non2xx,
+    errors: result.errors,
+    timeouts: result.timeouts,
+    error_samples: errorSamples,
+  };
+}
+
+/** GET /health: the baseline every other figure is divided by. */
+export function health(url, { connections, duration }) {
+  return run("GET /health", { url: `${url}/health`, connections, duration });
+}
+
+/**
+ * GET /health one request at a time: the idle round trip, the baseline of the figures measured
+ * without load around them (the accept race burst, the fan-out).
+ */
+export function idleHealth(url, { amount = 100 } = {}) {
+  return run("GET /health (idle, 1 conn)", { url: `${url}/health`, connections: 1, amount });
+}
+
+/**
+ * POST /v1/rides, one request per passenger (a passenger may hold one active ride) with a fresh
+ * Idempotency-Key each. `amount` requests in all; `passengers` must hold at least that many.
+ */
+export function createRides(url, { connections, passengers }) {
+  let next = 0;
+  const body = JSON.stringify(RIDE_BODY);
+  return run("POST /v1/rides", {
+    url,
+    connections: Math.min(connections, passengers.length),
+    amount: passengers.length,
+    requests: [
+      {
+        method: "POST",
+        path: "/v1/rides",
+        setupRequest: (req) => {
+          const passenger = passengers[next % passengers.length];
+          next += 1;
+          return {
+            ...req,
+            headers: {
+              ...req.headers,
+              "content-type": "application/json",
+              authorization: `Bearer ${passenger.token}`,
+              "idempotency-key": unique("bench-ride-"),
+            },
+            body,
+          };
+        },
+      },
+    ],
+  });
+}
+
+/**
+ * POST /v1/drivers/me/location from online drivers, round-robin over their tokens, each position
+ * a few tens of metres from the last one (the stored cell rarely changes, as on a real street).
+ */
+export function locations(url, { connections, duration, drivers }) {
+  let next = 0;
+  return run("POST /v1/drivers/me/location", {
+    url,
+    connections,
+    duration,
+    requests: [
+      {
+        method: "POST",
+        path: "/v1/drivers/me/location",
+        setupRequest: (req) => {
+          const driver = drivers[next % drivers.length];
+          next += 1;
+          const jitter = () => (Math.random() - 0.5) * 0.001; // about ±50 m
+          const point = {
+            lat: Number((SE.lat + jitter()).toFixed(6)),
+            lng: Number((SE.lng + jitter()).toFixed(6)),
+            heading: Math.round(Math.random() * 359),
+            speed: Math.round(Math.random() * 15),
+          };
+          return {
+            ...req,
+            headers: {
+              ...req.headers,
+              "content-type": "application/json",
+              authorization: `Bearer ${driver.token}`,
+            },
+            body: JSON.stringify(point),
+          };
+        },
+      },
+    ],
+  });
+}
