@@ -49,11 +49,13 @@ export interface TestSocket {
   protocol: string | null;
 }
 
-export async function openSocket(path: string): Promise<TestSocket> {
+/** Opens a socket through the app's own fetch; `headers` adds e.g. Sec-WebSocket-Protocol. */
+export async function openSocket(path: string, headers: Record<string, string> = {}): Promise<TestSocket> {
   const response = await exports.default.fetch(
-    new Request(`${BASE}${path}`, { headers: { upgrade: "websocket" } }),
+    new Request(`${BASE}${path}`, { headers: { upgrade: "websocket", ...headers } }),
   );
   expect(response.status).toBe(101);
+  const protocol = response.headers.get("sec-websocket-protocol");
   const socket = response.webSocket;
   if (!socket) throw new Error("no socket in the reply");
   const messages: any[] = [];
@@ -85,7 +87,7 @@ export async function openSocket(path: string): Promise<TestSocket> {
       };
       check();
     });
-  return { socket, messages, next, closed, protocol: response.headers.get("sec-websocket-protocol") };
+  return { socket, messages, next, closed, protocol };
 }
 
 /** The ride's D1 row as stored (snake_case columns), or null. */

@@ -21,9 +21,9 @@ export const idempotent: MiddlewareHandler<AppEnv> = async (c, next) => {
   }
   const ctx = c.get("ctx");
   const userId = c.get("user").id;
-  // The body was parsed once by jsonBodyGuard; Hono re-serialises it here, so the hash ignores
-  // insignificant whitespace.
-  const body = c.req.raw.body === null ? "" : await c.req.text();
+  // jsonBodyGuard already checked the body is JSON; Hono hands back its raw text, so it is
+  // re-serialised here to make the hash ignore insignificant whitespace.
+  const body = c.req.raw.body === null ? "" : canonicalJson(await c.req.text());
   const requestHash = await sha256Hex(`${c.req.method} ${c.req.path}\n${body}`);
   const claim = await claimIdempotencyKey(ctx, userId, key, requestHash);
   if (claim.kind === "replay") {
@@ -44,3 +44,11 @@ export const idempotent: MiddlewareHandler<AppEnv> = async (c, next) => {
     await releaseIdempotencyKey(ctx, userId, key);
   }
 };
+
+function canonicalJson(text: string): string {
+  try {
+    return JSON.stringify(JSON.parse(text));
+  } catch {
+    return text; // empty or not JSON: hash it as it came
+  }
+}

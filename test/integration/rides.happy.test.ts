@@ -82,3 +82,43 @@ describe("driver location during a ride", () => {
     expect(after).toEqual(before);
   });
 });
+
+describe("a room that missed a write D1 kept", () => {
+  it("catches up from D1, publishes the missed event, and applies the next transition", async () => {
+    const { passenger, ride } = await requestedRide();
+    const driver = await onlineDriver();
+    expect((await call("POST", `/v1/rides/${ride.id}/accept`, { token: driver.accessToken })).status).toBe(
+      200,
+    );
+    const socket = await openSocket(`/v1/rides/${ride.id}/ws?token=${passenger.accessToken}`);
+    // An "arrive" that reached D1 but whose reply never reached the room.
+    const at = new Date().toISOString();
+    await env.DB.batch([
+      env.DB.prepare(
+        "UPDATE rides SET status = 'arrived', arrived_at = ?, last_seq = 3, updated_at = ? WHERE id = ?",
+      ).bind(at, at, ride.id),
+      env.DB.prepare(
+        "INSERT INTO ride_events (ride_id, seq, type, actor_id, data, at) VALUES (?, 3, 'ride.arrived', ?, '{}', ?)",
+      ).bind(ride.id, driver.id, at),
+    ]);
+
+    const started = await call("POST", `/v1/rides/${ride.id}/start`, { token: driver.accessToken });
+    expect(started.status, started.text).toBe(200);
+    expect(started.json).toMatchObject({ status: "in_progress", seq: 4 });
+    await socket.next((m) => m.type === "ride.started");
+    expect(socket.messages.filter((m) => m.seq > 2).map((m) => [m.seq, m.type])).toEqual([
+      [3, "ride.arrived"],
+      [4, "ride.started"],
+    ]);
+  });
+
+  it("answers a driver's retried accept with the ride, not a conflict", async () => {
+    const { ride } = await requestedRide();
+    const driver = await onlineDriver();
+    const first = await call("POST", `/v1/rides/${ride.id}/accept`, { token: driver.accessToken });
+    const retry = await call("POST", `/v1/rides/${ride.id}/accept`, { token: driver.accessToken });
+    expect(first.status).toBe(200);
+    expect(retry.status, retry.text).toBe(200);
+    expect(retry.json).toEqual(first.json);
+  });
+});

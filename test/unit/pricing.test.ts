@@ -150,6 +150,20 @@ function referenceFare(rule: FareRule, trip: { distance_m: number; duration_s: n
 }
 
 describe("computeFare: properties", () => {
+  it("rounds the exact half found by a property run up (seed -1292012773)", () => {
+    // 1354 × 13.95 km × 5.0 surge = 94 441.5 centavos exactly.
+    const rule = {
+      ...POP,
+      baseFareCents: 0,
+      perKmCents: 1354,
+      perMinuteCents: 0,
+      minimumFareCents: 0,
+      bookingFeeCents: 0,
+      surgeMultiplierBp: 50_000,
+    };
+    expect(computeFare(rule, { distance_m: 13_950, duration_s: 0 })).toBe(94_442);
+  });
+
   it("is a safe integer, at least the minimum fare plus the booking fee", () => {
     fc.assert(
       fc.property(ruleArb, tripArb, (rule, trip) => {
@@ -211,8 +225,9 @@ describe("computeFare: properties", () => {
             BigInt(rule.perKmCents) * BigInt(trip.distance_m) * 60n +
             BigInt(rule.perMinuteCents) * BigInt(trip.duration_s) * 1_000n) *
           BigInt(rule.surgeMultiplierBp);
-        const diff = fare * 600_000_000n - scaled; // in [-D/2, D/2)
-        expect(diff >= -300_000_000n && diff < 300_000_000n).toBe(true);
+        // Half up: rounded − exact is in (−½, ½] centavo; an exact half rounds up, to +½.
+        const diff = fare * 600_000_000n - scaled;
+        expect(diff > -300_000_000n && diff <= 300_000_000n).toBe(true);
       }),
       { numRuns: RUNS },
     );
