@@ -11,13 +11,17 @@ import { createLogger } from "./lib/logger";
 import { jsonBodyGuard, requestContext } from "./lib/middleware";
 import { ApiError, codeForStatus, PROBLEMS, problemDocument, problemResponse } from "./lib/problem";
 import { createRouter } from "./lib/router";
+import { adminLedgerRoutes } from "./routes/admin/ledger";
+import { adminSettlementConfigRoutes } from "./routes/admin/settlement-config";
 import { adminUserRoutes } from "./routes/admin/users";
 import { authRoutes } from "./routes/auth";
 import { driverRoutes } from "./routes/drivers";
 import { healthRoutes } from "./routes/health";
+import { payoutRoutes } from "./routes/payouts";
 import { quoteRoutes } from "./routes/quotes";
 import { realtimeRoutes } from "./routes/realtime";
 import { rideRoutes } from "./routes/rides";
+import { walletRoutes } from "./routes/wallet";
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
@@ -37,6 +41,10 @@ export function createApp() {
   app.route("/", driverRoutes); // before rides: GET /v1/rides/available must win over /v1/rides/{id}
   app.route("/", rideRoutes);
   app.route("/", realtimeRoutes);
+  app.route("/", adminLedgerRoutes);
+  app.route("/", walletRoutes);
+  app.route("/", payoutRoutes);
+  app.route("/", adminSettlementConfigRoutes);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",

@@ -1,5 +1,7 @@
 import * as Sentry from "@sentry/cloudflare";
 import { createApp } from "./app";
+import { handleScheduled } from "./cron";
+import { handleQueue } from "./queues";
 
 export { RideRoom } from "./objects/ride-room";
 export { UserChannel } from "./objects/user-channel";
@@ -8,5 +10,5 @@ const app = createApp();
 
 export default Sentry.withSentry(
   (env: Env) => (env.SENTRY_DSN ? { dsn: env.SENTRY_DSN, environment: env.APP_ENV } : undefined),
-  { fetch: app.fetch } satisfies ExportedHandler<Env>,
+  { fetch: app.fetch, queue: handleQueue, scheduled: handleScheduled } satisfies ExportedHandler<Env>,
 );

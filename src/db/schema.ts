@@ -453,7 +453,7 @@ export const settlementConfig = sqliteTable(
     creditFloorCents: integer("credit_floor_cents").notNull(),
     updatedAt: text("updated_at").notNull(),
   },
-  (t) => [
+  () => [
     check("settlement_config_singleton", sql`id = 1`),
     check(
       "settlement_config_values_check",

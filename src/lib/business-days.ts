@@ -13,6 +13,44 @@ export function businessDateOf(at: Date): string {
   return dateFormat.format(at);
 }
 
+const clockFormat = new Intl.DateTimeFormat("en-CA", {
+  timeZone: BUSINESS_TIMEZONE,
+  hourCycle: "h23",
+  year: "numeric",
+  month: "2-digit",
+  day: "2-digit",
+  hour: "2-digit",
+  minute: "2-digit",
+  second: "2-digit",
+});
+
+/** How far São Paulo's wall clock is from UTC at `at`, in ms (negative west of Greenwich). */
+function zoneOffsetMs(at: number): number {
+  const parts = Object.fromEntries(clockFormat.formatToParts(at).map((p) => [p.type, Number(p.value)]));
+  const wall = Date.UTC(
+    parts.year ?? 0,
+    (parts.month ?? 1) - 1,
+    parts.day ?? 1,
+    parts.hour,
+    parts.minute,
+    parts.second,
+  );
+  return wall - Math.floor(at / 1000) * 1000;
+}
+
+/**
+ * The instant at which the São Paulo business date `date` (YYYY-MM-DD) begins: its midnight
+ * (03:00 UTC since Brazil dropped daylight saving in 2019; computed from the zone, not assumed).
+ */
+export function startOfBusinessDate(date: string): Date {
+  const utcMidnight = Date.parse(`${date}T00:00:00Z`);
+  if (Number.isNaN(utcMidnight)) throw new Error(`not a date: ${date}`);
+  let at = utcMidnight - zoneOffsetMs(utcMidnight);
+  const corrected = utcMidnight - zoneOffsetMs(at);
+  if (corrected !== at) at = corrected;
+  return new Date(at);
+}
+
 export function isBusinessDay(date: string, holidays: ReadonlySet<string> | readonly string[]): boolean {
   const weekday = new Date(`${date}T12:00:00Z`).getUTCDay();
   const off = holidays instanceof Set ? holidays.has(date) : (holidays as readonly string[]).includes(date);

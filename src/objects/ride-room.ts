@@ -2,7 +2,14 @@ import { DurableObject } from "cloudflare:workers";
 import { createServiceContext, type ServiceContext } from "../lib/context";
 import type { ProblemCode } from "../lib/problem";
 import { decide, isTerminal, type RideAction, type RideRow } from "../services/ride-state";
-import { insertRide, offerToNearbyDrivers, persistTransition, rideView } from "../services/rides";
+import {
+  insertRide,
+  offerToNearbyDrivers,
+  offerView,
+  persistTransition,
+  rideFromDatabase,
+  rideView,
+} from "../services/rides";
 import {
   CLOSE_CODES,
   type ClientFrame,
@@ -54,7 +61,7 @@ export class RideRoom extends DurableObject<Env> {
       this.sql.exec("INSERT INTO ride (id, row) VALUES (1, ?)", JSON.stringify(row));
       this.schedule("expire", Date.parse(row.expiresAt));
       this.record(row, "ride.created", [row.passengerId]);
-      this.ctx.waitUntil(offerToNearbyDrivers(ctx, row, this.wire(row, "ride.offered", 0)));
+      this.ctx.waitUntil(offerToNearbyDrivers(ctx, row, this.wire(row, "ride.offered", 0, offerView(row))));
       return { ok: true, ride: row };
     });
   }
@@ -135,7 +142,7 @@ export class RideRoom extends DurableObject<Env> {
   }
 
   override async webSocketClose(ws: WebSocket, code: number): Promise<void> {
-    ws.close(code === 1005 ? 1000 : code, "closing");
+    ws.close(sendableCloseCode(code), "closing");
   }
 
   /** Runs due timers; delivered at least once, and each timer does nothing twice. */
@@ -149,20 +156,32 @@ export class RideRoom extends DurableObject<Env> {
     this.armAlarm();
   }
 
-  private async apply(action: RideAction): Promise<ActResult> {
+  private async apply(action: RideAction, resynced = false): Promise<ActResult> {
     const row = this.load();
     if (!row) return { ok: false, code: "not_found", detail: "No such ride" };
+    // A driver retrying an accept that already succeeded gets the ride, not a 409.
+    if (action.kind === "accept" && row.driverId === action.driverId && !isTerminal(row.status)) {
+      return { ok: true, ride: row };
+    }
     const now = new Date();
     if (
       action.kind !== "expire" &&
       row.status === "requested" &&
       now.getTime() >= Date.parse(row.expiresAt)
     ) {
-      await this.apply({ kind: "expire" });
+      // If the expiry cannot be written (D1 disagrees with this room), say so rather than retry
+      // forever: the ride would still look requested and past its time on every pass.
+      const expired = await this.apply({ kind: "expire" });
+      if (!expired.ok) return expired;
       return this.apply(action);
     }
     const decision = decide(row, action, now);
-    if (!decision.ok) return decision;
+    if (!decision.ok) {
+      // A refusal may come from a stale copy (a write that landed in D1 without us): check once.
+      const maybeStale = decision.code === "invalid_transition" || decision.code === "forbidden";
+      if (maybeStale && !resynced && (await this.resync())) return this.apply(action, true);
+      return decision;
+    }
     const persisted = await persistTransition(
       this.context(),
       row,
@@ -170,13 +189,60 @@ export class RideRoom extends DurableObject<Env> {
       decision.event,
       decision.actorId,
     );
-    if (!persisted.ok) return persisted;
+    if (!persisted.ok) {
+      // D1 moved on without us (a write that landed but whose reply was lost): catch up, retry once.
+      if (persisted.diverged && !resynced && (await this.resync())) return this.apply(action, true);
+      const { diverged: _diverged, ...refusal } = persisted;
+      return refusal;
+    }
     this.sql.exec("UPDATE ride SET row = ? WHERE id = 1", JSON.stringify(decision.next));
     const recipients = [decision.next.passengerId, decision.next.driverId].filter((id): id is string => !!id);
     this.record(decision.next, decision.event, recipients);
     if (isTerminal(decision.next.status)) this.sql.exec("DELETE FROM timers");
     this.armAlarm();
     return { ok: true, ride: decision.next };
+  }
+
+  /** Adopts D1's newer state of the ride and publishes the events this room never recorded. */
+  private async resync(): Promise<boolean> {
+    const local = this.load();
+    if (!local) return false;
+    const { row, events } = await rideFromDatabase(this.context(), local.id, local.lastSeq);
+    if (!row || row.lastSeq <= local.lastSeq) return false;
+    // Adopt D1's state only if its events continue ours without a gap; anything else is damage
+    // for a person to look at, not something to paper over.
+    const contiguous =
+      events.length === row.lastSeq - local.lastSeq &&
+      events.every((e, i) => e.seq === local.lastSeq + i + 1);
+    if (!contiguous) {
+      this.context().log.error("ride in D1 is ahead of its room with a gap in its events", {
+        ride_id: local.id,
+      });
+      return false;
+    }
+    this.sql.exec("UPDATE ride SET row = ? WHERE id = 1", JSON.stringify(row));
+    for (const event of events) {
+      const data: unknown = JSON.parse(event.data);
+      const wire: WireEvent = {
+        type: event.type,
+        id: eventId(row.id, event.seq),
+        seq: event.seq,
+        ride_id: row.id,
+        data,
+        at: event.at,
+      };
+      this.sql.exec(
+        "INSERT OR IGNORE INTO events (seq, type, data, at) VALUES (?, ?, ?, ?)",
+        event.seq,
+        event.type,
+        event.data,
+        event.at,
+      );
+      this.broadcast(wire);
+    }
+    if (isTerminal(row.status)) this.sql.exec("DELETE FROM timers");
+    this.armAlarm();
+    return true;
   }
 
   /** Appends the event to the local log, sends it to the ride's sockets and the users' channels. */
@@ -271,4 +337,9 @@ export class RideRoom extends DurableObject<Env> {
   private context(): ServiceContext {
     return createServiceContext(this.env);
   }
+}
+
+/** Codes 1005, 1006 and 1015 describe a close but may not be sent in one. */
+function sendableCloseCode(code: number): number {
+  return code === 1000 || (code >= 3000 && code <= 4999) ? code : 1000;
 }

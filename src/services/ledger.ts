@@ -70,6 +70,7 @@ export interface PostingLine {
   /**
    * Whether this line may not take its account below the floor (default true). Only lines that
    * record something that already happened (a cash commission, a clawback) may go into debt.
+   * Lines that raise a balance are never refused, whatever this says.
    */
   enforceFloor?: boolean;
 }
@@ -151,7 +152,10 @@ export async function postingStatements(ctx: ServiceContext, posting: Posting, t
         transactionId,
         accountId: accountId(line.account),
         amount: line.amount,
-        enforceFloor: line.enforceFloor ?? true,
+        // Only a line that lowers its account's balance can breach the floor. One that raises it
+        // (a release into an available balance in debt, a top-up short of the floor) is never
+        // refused: the trigger checks the balance after the entry, not the entry's direction.
+        enforceFloor: (line.enforceFloor ?? true) && lowersBalance(line),
         effectiveAt,
         createdAt: now,
       })),
@@ -343,6 +347,11 @@ export function refOf(id: string): AccountRef {
     return { owner, kind: kind as keyof typeof ACCOUNT_KINDS.platform };
   }
   throw new Error(`unknown ledger account ${id}`);
+}
+
+/** Whether a line moves its account's natural balance down (a debit of a credit-normal account…). */
+function lowersBalance(line: PostingLine): boolean {
+  return specOf(line.account).normalSide === "debit" ? line.amount < 0 : line.amount > 0;
 }
 
 function specOf(ref: AccountRef): { normalSide: NormalSide; floor: number | "credit_floor" | null } {

@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, lt, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gt, inArray, lt, sql } from "drizzle-orm";
 import {
   DRIVER_ACTIVE_STATUSES,
   drivers,
@@ -17,6 +17,7 @@ import { ApiError, type ProblemCode } from "../lib/problem";
 import type { WireEvent } from "../objects/protocol";
 import type { ActResult } from "../objects/ride-room";
 import { finalFare, priceRide, ruleById } from "./pricing";
+import { driverCreditStanding, isDivergedTransitionError, transitionStatements } from "./ride-payments";
 import type { RideAction, RideEventType, RideRow } from "./ride-state";
 
 export interface RideRequest {
@@ -164,7 +165,9 @@ export async function insertRide(
 /**
  * Called by the RideRoom: writes a transition to D1 with a guard on the status and sequence it
  * was decided from, and appends its event only if that update happened, all in one batch. The
- * unique partial index refuses a second active ride for the driver.
+ * unique partial index refuses a second active ride for the driver. The ledger postings the
+ * transition carries (a cash ride's commission at completion) are in the same batch, and refuse
+ * it whole if the guarded update did not happen.
  */
 export async function persistTransition(
   ctx: ServiceContext,
@@ -172,9 +175,19 @@ export async function persistTransition(
   after: RideRow,
   type: RideEventType,
   actorId: string | null,
-): Promise<{ ok: true } | { ok: false; code: ProblemCode; detail: string }> {
+): Promise<{ ok: true } | { ok: false; code: ProblemCode; detail: string; diverged?: true }> {
   const { id, ...changes } = after;
   const data = JSON.stringify(rideView(after));
+  const ledger = await transitionStatements(ctx, before, after);
+  const diverged = () => {
+    ctx.log.error("ride row diverged from its RideRoom", { ride_id: id, status: before.status });
+    return {
+      ok: false,
+      code: "invalid_transition",
+      detail: "The ride changed meanwhile; read it again",
+      diverged: true,
+    } as const;
+  };
   try {
     const [updated] = await ctx.db.batch([
       ctx.db
@@ -196,18 +209,46 @@ export async function persistTransition(
           .from(rides)
           .where(and(eq(rides.id, id), eq(rides.lastSeq, after.lastSeq))),
       ),
+      ...ledger,
     ]);
-    if (updated.length === 0) {
-      ctx.log.error("ride row diverged from its RideRoom", { ride_id: id, status: before.status });
-      return { ok: false, code: "invalid_transition", detail: "The ride changed meanwhile; read it again" };
-    }
+    if (updated.length === 0) return diverged();
     return { ok: true };
   } catch (error) {
     if (isUniqueViolation(error, "rides.driver_id")) {
       return { ok: false, code: "driver_has_active_ride", detail: "Finish your current ride first" };
     }
+    if (ledger.length > 0 && isDivergedTransitionError(error)) return diverged();
+    // D1 already holds this seq: an earlier write landed but its reply never reached the room.
+    if (isUniqueViolation(error, "ride_events.ride_id")) return diverged();
     throw error;
   }
+}
+
+/** The ride as D1 has it, and its events after `afterSeq`: how a room catches up with D1. */
+export async function rideFromDatabase(ctx: ServiceContext, rideId: string, afterSeq: number) {
+  const [row, events] = await ctx.db.batch([
+    ctx.db.select().from(rides).where(eq(rides.id, rideId)),
+    ctx.db
+      .select()
+      .from(rideEvents)
+      .where(and(eq(rideEvents.rideId, rideId), gt(rideEvents.seq, afterSeq)))
+      .orderBy(asc(rideEvents.seq)),
+  ]);
+  return { row: row[0] ?? null, events };
+}
+
+/** What a nearby driver learns of a new ride: no passenger data (as GET /v1/rides/available). */
+export function offerView(row: RideRow) {
+  return {
+    id: row.id,
+    category: row.category,
+    pickup: { lat: row.pickupLat, lng: row.pickupLng },
+    dropoff: { lat: row.dropoffLat, lng: row.dropoffLng },
+    payment_method: row.paymentMethod,
+    estimated_fare_cents: row.estimatedFareCents,
+    created_at: row.createdAt,
+    expires_at: row.expiresAt,
+  };
 }
 
 /** Sends a new ride as an offer to the online drivers of its category around the pickup. */
@@ -271,13 +312,17 @@ export async function listRides(ctx: ServiceContext, user: AuthUser, page: PageQ
 }
 
 /**
- * A driver takes a ride: their vehicle must serve its category and they must be online. Whether
- * the ride is still on offer is the RideRoom's call (`ride_already_accepted`, `ride_not_requested`).
+ * A driver takes a ride: their vehicle must serve its category, they must be online, and their
+ * prepaid credit must not be below the configured floor (cash commissions are taken from it; a
+ * driver with no credit account has 0, above the floor). The floor is a gate read before the
+ * RideRoom is asked, not a lock. Whether the ride is still on offer is the RideRoom's call
+ * (`ride_already_accepted`, `ride_not_requested`).
  */
 export async function acceptRide(ctx: ServiceContext, user: AuthUser, rideId: string): Promise<RideView> {
-  const [row, driver] = await Promise.all([
+  const [row, driver, credit] = await Promise.all([
     ctx.db.select({ category: rides.category }).from(rides).where(eq(rides.id, rideId)).get(),
     ctx.db.select().from(drivers).where(eq(drivers.userId, user.id)).get(),
+    driverCreditStanding(ctx, user.id),
   ]);
   if (!row) throw new ApiError("not_found", "No such ride");
   if (!driver?.vehicleCategory)
@@ -287,6 +332,12 @@ export async function acceptRide(ctx: ServiceContext, user: AuthUser, rideId: st
     throw new ApiError(
       "vehicle_category_mismatch",
       `Your vehicle serves ${driver.vehicleCategory}, not ${row.category}`,
+    );
+  }
+  if (!credit.mayAcceptRides) {
+    throw new ApiError(
+      "driver_credit_insufficient",
+      `Your prepaid credit (${credit.creditCents} centavos) is below the floor of ${credit.floorCents}; top up to accept rides`,
     );
   }
   return act(ctx, rideId, { kind: "accept", driverId: user.id });

@@ -1,0 +1,33 @@
+import { createServiceContext } from "../lib/context";
+import { handleDeadLetterBatch, recordDeadLetter } from "./dead-letters";
+import { QUEUES } from "./messages";
+import { describeError } from "./retry";
+import { handleSettlementsBatch } from "./settlements";
+
+/**
+ * The Worker's `queue` entry point: one consumer per queue, chosen by `batch.queue`. A queue
+ * nobody handles is a deployment mistake: its messages are logged, kept in `dead_letters` for
+ * a person (best effort) and acked, never retried.
+ */
+export async function handleQueue(batch: MessageBatch, env: Env, _ctx: ExecutionContext): Promise<void> {
+  const ctx = createServiceContext(env);
+  switch (batch.queue) {
+    case QUEUES.settlements:
+      return handleSettlementsBatch(batch, ctx);
+    case QUEUES.settlementsDeadLetter:
+      return handleDeadLetterBatch(batch, ctx);
+    default: {
+      ctx.log.error("queue.unknown", { queue: batch.queue, messages: batch.messages.length });
+      for (const message of batch.messages) {
+        await recordDeadLetter(ctx, batch.queue, message).catch((error) =>
+          ctx.log.error("queue.dead_letter_record_failed", {
+            queue: batch.queue,
+            message_id: message.id,
+            error: describeError(error),
+          }),
+        );
+      }
+      batch.ackAll();
+    }
+  }
+}

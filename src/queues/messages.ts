@@ -1,0 +1,46 @@
+import { z } from "zod";
+
+/**
+ * Every queue message the Worker sends or receives, in one place. Producers build messages
+ * through these schemas and consumers parse what they receive with them: nothing crosses a
+ * queue unparsed. Bodies are sent as JSON (`contentType: "json"`), so a dead letter reads
+ * plainly and an older or newer deployment can still parse it.
+ */
+
+/** Queue names as in wrangler.toml; a batch says which queue it came from in `batch.queue`. */
+export const QUEUES = {
+  settlements: "settlements",
+  settlementsDeadLetter: "settlements-dlq",
+} as const;
+
+/** Queues accept messages up to 128 KB; a page of 100 ids is about 3.5 KB. */
+export const SETTLEMENT_PAGE_SIZE = 100;
+
+const BusinessDate = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, "must be a YYYY-MM-DD date");
+const SettlementId = z.string().regex(/^stl_[0-9A-Z]{26}$/, "must be a settlement id");
+
+/** Release these settlements (all due on or before `business_date`); sent by the nightly run. */
+export const SettlementReleaseMessage = z.object({
+  type: z.literal("settlement.release"),
+  settlement_ids: z.array(SettlementId).min(1).max(SETTLEMENT_PAGE_SIZE),
+  business_date: BusinessDate,
+});
+
+/**
+ * Keep paging the due settlements after `after_id`: a run that reached its page budget hands
+ * the rest to the queue, so no single invocation does unbounded work.
+ */
+export const SettlementScanMessage = z.object({
+  type: z.literal("settlement.scan"),
+  business_date: BusinessDate,
+  after_id: SettlementId,
+});
+
+export const SettlementsQueueMessage = z.discriminatedUnion("type", [
+  SettlementReleaseMessage,
+  SettlementScanMessage,
+]);
+
+export type SettlementReleaseMessage = z.infer<typeof SettlementReleaseMessage>;
+export type SettlementScanMessage = z.infer<typeof SettlementScanMessage>;
+export type SettlementsQueueMessage = z.infer<typeof SettlementsQueueMessage>;

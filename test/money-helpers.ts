@@ -1,0 +1,110 @@
+import { env } from "cloudflare:workers";
+import { expect } from "vitest";
+import { rides } from "../src/db/schema";
+import { createServiceContext, type ServiceContext } from "../src/lib/context";
+import { checkLedger, type LedgerCheckOptions, type LedgerCheckReport } from "../src/services/ledger-check";
+import { unique } from "./helpers";
+
+/**
+ * Asserts that every ledger invariant holds (src/services/ledger-check.ts); on failure the
+ * message lists each breach. Call it at the end of every money test.
+ *
+ * The check covers the whole database of the test file, and it judges clearing accounts against
+ * `now`: a scenario that posts Pix or card payments dated in the past and does not run the
+ * clearing sweep should pass its own moment, e.g. `expectLedgerConsistent({ now: paidAt })`.
+ */
+export async function expectLedgerConsistent(
+  options: LedgerCheckOptions & { ctx?: ServiceContext } = {},
+): Promise<LedgerCheckReport> {
+  const { ctx = createServiceContext(env), ...checkOptions } = options;
+  const report = await checkLedger(ctx, checkOptions);
+  const listing = report.breaches.map((b) => `  - ${b.invariant}: ${b.detail}`).join("\n");
+  expect(report.ok, `the ledger breaks its invariants:\n${listing}`).toBe(true);
+  expect(report.breaches).toEqual([]);
+  return report;
+}
+
+/**
+ * A driver (or passenger) row written straight into D1, for service-level money tests that need a
+ * user to satisfy foreign keys (settlements, payouts) but no login. Returns the user id.
+ */
+export async function insertUser(role: "driver" | "passenger" = "driver"): Promise<string> {
+  const id = `usr_${unique().toUpperCase()}`;
+  const now = new Date().toISOString();
+  await env.DB.prepare(
+    "INSERT INTO users (id, role, status, name, email, phone, password_hash, created_at, updated_at) VALUES (?, ?, 'active', 'Money Test', ?, '+5511900000000', 'x', ?, ?)",
+  )
+    .bind(id, role, `${role}-${unique()}@example.com`, now, now)
+    .run();
+  return id;
+}
+
+export interface CompletedRideInput {
+  driverId: string;
+  passengerId: string;
+  fareCents: number;
+  method: "pix" | "card" | "cash";
+  completedAt: Date;
+  category?: "pop" | "comfort";
+}
+
+/**
+ * A completed São Paulo ride row written straight into D1 (the ride lifecycle has its own tests),
+ * for the payment services that start from a completed ride. Returns the row as the ride
+ * services read it, for `transitionStatements`.
+ */
+export async function insertCompletedRide(ctx: ServiceContext, input: CompletedRideInput) {
+  const [row] = await insertCompletedRides(ctx, [input]);
+  if (!row) throw new Error("unreachable");
+  return row;
+}
+
+/** Several completed rides in one round trip (one D1 batch). */
+export async function insertCompletedRides(ctx: ServiceContext, inputs: CompletedRideInput[]) {
+  const rows = inputs.map(completedRideRow);
+  const inserts = rows.map((row) => ctx.db.insert(rides).values(row));
+  if (inserts.length > 0) await ctx.db.batch(inserts as [(typeof inserts)[number], ...typeof inserts]);
+  return rows;
+}
+
+function completedRideRow(input: CompletedRideInput): typeof rides.$inferSelect {
+  const at = input.completedAt;
+  const iso = (minutesBefore: number) => new Date(at.getTime() - minutesBefore * 60_000).toISOString();
+  const category = input.category ?? "pop";
+  const row: typeof rides.$inferSelect = {
+    id: `ride_${unique().toUpperCase()}`,
+    status: "completed",
+    passengerId: input.passengerId,
+    driverId: input.driverId,
+    cityId: "sao_paulo",
+    category,
+    paymentMethod: input.method,
+    pickupLat: -23.5503,
+    pickupLng: -46.6339,
+    pickupCell: "6gyf4bf",
+    dropoffLat: -23.5614,
+    dropoffLng: -46.6559,
+    quoteId: null,
+    pricingRuleId: `prc_sp_${category}_2026`,
+    estimatedFareCents: input.fareCents,
+    estimatedDistanceM: 3000,
+    estimatedDurationS: 600,
+    finalFareCents: input.fareCents,
+    distanceM: 3000,
+    durationS: 600,
+    cancellationFeeCents: null,
+    cancelledBy: null,
+    cancelReason: null,
+    lastSeq: 5,
+    expiresAt: iso(25),
+    createdAt: iso(30),
+    acceptedAt: iso(28),
+    arrivedAt: iso(22),
+    startedAt: iso(20),
+    completedAt: at.toISOString(),
+    cancelledAt: null,
+    expiredAt: null,
+    updatedAt: at.toISOString(),
+  };
+  return row;
+}
