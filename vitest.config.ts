@@ -4,12 +4,15 @@ import { defineConfig } from "vitest/config";
 // Tests run inside workerd on the real wrangler.toml and migrations. Secrets are test-only values
 // given here, so a fresh clone without .dev.vars runs the same suite as CI.
 const migrations = await readD1Migrations("./migrations");
+// The Efí sandbox (sandbox/efi) keeps its state in a database of its own, built the same way.
+const efiSandboxMigrations = await readD1Migrations("./sandbox/efi/migrations");
 
 export default defineConfig({
   plugins: [
     cloudflareTest({
       wrangler: { configPath: "./wrangler.toml" },
       miniflare: {
+        d1Databases: ["EFI_SANDBOX_DB"],
         bindings: {
           APP_ENV: "test",
           JWT_SIGNING_KEYS:
@@ -18,6 +21,7 @@ export default defineConfig({
           CPF_HASH_KEY: "dGVzdC1jcGYtaGFzaC1rZXktMDAwMDAwMDAwMDAwMDA=",
           SENTRY_DSN: "",
           TEST_MIGRATIONS: migrations,
+          EFI_SANDBOX_MIGRATIONS: efiSandboxMigrations,
         },
       },
     }),

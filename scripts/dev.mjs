@@ -8,12 +8,31 @@ import { copyFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { assertNode22, ROOT, runWrangler, wranglerCommand } from "./lib/wrangler.mjs";
 
+/** The Efí sandbox (sandbox/efi): a second Worker with its own config and local D1. */
+const EFI_SANDBOX_CONFIG = "sandbox/efi/wrangler.toml";
+
 /** Long-lived processes. A second worker (e.g. the Efí sandbox on 8788) is one more entry. */
 const PROCESSES = [
   {
     name: "api",
     url: "http://127.0.0.1:8787",
     ...wranglerCommand(["dev", "--port", "8787", "--test-scheduled"]),
+  },
+  {
+    name: "efi-sandbox",
+    url: "http://127.0.0.1:8788/sandbox",
+    // Its own inspector port, so the two wrangler dev processes do not contend for 9229, and no
+    // hotkeys of its own: keys typed in the terminal belong to the api's session.
+    ...wranglerCommand([
+      "dev",
+      "--config",
+      EFI_SANDBOX_CONFIG,
+      "--port",
+      "8788",
+      "--inspector-port",
+      "9230",
+      "--show-interactive-dev-session=false",
+    ]),
   },
 ];
 
@@ -33,6 +52,9 @@ async function prepare() {
 
   log("Applying D1 migrations to the local database...");
   await runWrangler(["d1", "migrations", "apply", "DB", "--local"]);
+
+  log("Applying the Efí sandbox's D1 migrations to its local database...");
+  await runWrangler(["d1", "migrations", "apply", "EFI_DB", "--local", "--config", EFI_SANDBOX_CONFIG]);
 
   log("Seeding demo data...");
   await new Promise((resolve, reject) => {

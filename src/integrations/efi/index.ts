@@ -1,0 +1,33 @@
+// Efí Bank: the only place in the code base that knows its wire format (reference:
+// ../shared/efi/README.md). Callers see integer centavos, our own ids and `EfiError`.
+
+export { createEfiCardProvider, type EfiCardProviderOptions } from "./card.ts";
+export {
+  type CreateChargeInput,
+  createEfiClient,
+  type EfiClient,
+  type EfiClientOptions,
+  type EfiDebtor,
+  type RefundInput,
+  type SendPixInput,
+} from "./client.ts";
+export { EfiError, type EfiErrorKind, type EfiViolation, parseEfiError } from "./errors.ts";
+export {
+  clearEfiTokenCache,
+  DEFAULT_RETRY,
+  DEFAULT_TIMEOUT_MS,
+  type EfiFetch,
+  type EfiLogger,
+  type RetryPolicy,
+} from "./http.ts";
+export type {
+  EfiCharge,
+  EfiChargeStatus,
+  EfiPixSend,
+  EfiPixSendStatus,
+  EfiQrCode,
+  EfiReceivedPix,
+  EfiRefund,
+  EfiRefundStatus,
+} from "./types.ts";
+export { efiWebhookUrl } from "./webhook-url.ts";
