@@ -532,3 +532,115 @@ export const deadLetters = sqliteTable(
   },
   (t) => [uniqueIndex("dead_letters_message_unique").on(t.queue, t.messageId)],
 );
+
+// ---------------------------------------------------------------------------------------------
+// Payments (Efí Pix and card)
+
+export const PAYMENT_STATUSES = ["pending", "paid", "failed", "expired", "refunded", "partially_refunded"] as const;
+export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
+
+/**
+ * A charge to a passenger (a ride) or a driver (a prepaid credit top-up). A Pix payment holds its
+ * Efí charge (txid, location, copia e cola, QR); a card payment its charge id. An expired Pix
+ * charge is replaced by a new txid on the same payment (`attempt` counts them).
+ */
+export const payments = sqliteTable(
+  "payments",
+  {
+    id: text("id").primaryKey(),
+    purpose: text("purpose", { enum: ["ride", "credit_topup"] }).notNull(),
+    rideId: text("ride_id").references(() => rides.id),
+    /** Who pays: the passenger of a ride, the driver of a top-up. */
+    payerId: text("payer_id")
+      .notNull()
+      .references(() => users.id),
+    method: text("method", { enum: ["pix", "card"] }).notNull(),
+    status: text("status", { enum: PAYMENT_STATUSES }).notNull(),
+    amountCents: integer("amount_cents").notNull(),
+    refundedCents: integer("refunded_cents").notNull().default(0),
+    attempt: integer("attempt").notNull().default(1),
+    txid: text("txid"),
+    locId: integer("loc_id"),
+    copiaECola: text("copia_e_cola"),
+    qrCodePng: text("qr_code_png"),
+    endToEndId: text("end_to_end_id"),
+    cardChargeId: text("card_charge_id"),
+    failureReason: text("failure_reason"),
+    ledgerTransactionId: text("ledger_transaction_id"),
+    expiresAt: text("expires_at"),
+    createdAt: text("created_at").notNull(),
+    updatedAt: text("updated_at").notNull(),
+    paidAt: text("paid_at"),
+  },
+  (t) => [
+    // One ride payment per ride: creating it twice is a no-op, not a second charge.
+    uniqueIndex("payments_ride_unique").on(t.rideId).where(sql`purpose = 'ride'`),
+    uniqueIndex("payments_txid_unique").on(t.txid),
+    uniqueIndex("payments_e2e_unique").on(t.endToEndId),
+    index("payments_status_expires_idx").on(t.status, t.expiresAt),
+    index("payments_payer_idx").on(t.payerId, t.id),
+    check("payments_amounts_check", sql`amount_cents > 0 AND refunded_cents >= 0 AND refunded_cents <= amount_cents`),
+  ],
+);
+
+/** A refund of a payment, sent through Efí; the ledger moves when Efí confirms it. */
+export const refunds = sqliteTable(
+  "refunds",
+  {
+    id: text("id").primaryKey(),
+    paymentId: text("payment_id")
+      .notNull()
+      .references(() => payments.id),
+    amountCents: integer("amount_cents").notNull(),
+    status: text("status", { enum: ["processing", "refunded", "failed"] }).notNull(),
+    /** Efí's rtrId for a Pix refund, or the card API's reference. */
+    providerReference: text("provider_reference"),
+    reason: text("reason"),
+    requestedBy: text("requested_by").references(() => users.id),
+    ledgerTransactionId: text("ledger_transaction_id"),
+    createdAt: text("created_at").notNull(),
+    updatedAt: text("updated_at").notNull(),
+  },
+  (t) => [index("refunds_payment_idx").on(t.paymentId), check("refunds_amount_check", sql`amount_cents > 0`)],
+);
+
+/**
+ * Every item of every Efí webhook, stored once (unique by end-to-end id, kind and refund id) and
+ * processed by the payments queue. A replayed or duplicated webhook finds its row and does nothing.
+ */
+export const webhookEvents = sqliteTable(
+  "webhook_events",
+  {
+    id: text("id").primaryKey(),
+    kind: text("kind", { enum: ["pix_received", "refund", "pix_sent"] }).notNull(),
+    endToEndId: text("end_to_end_id").notNull(),
+    /** The refund's id for refund items; empty for the others (part of the unique key). */
+    subId: text("sub_id").notNull().default(""),
+    payload: text("payload").notNull(),
+    status: text("status", { enum: ["received", "processed", "flagged"] }).notNull(),
+    detail: text("detail"),
+    receivedAt: text("received_at").notNull(),
+    processedAt: text("processed_at"),
+  },
+  (t) => [
+    uniqueIndex("webhook_events_item_unique").on(t.endToEndId, t.kind, t.subId),
+    index("webhook_events_status_idx").on(t.status),
+  ],
+);
+
+/** A passenger's tokenized card (the token comes from the provider's device SDK). */
+export const paymentMethods = sqliteTable(
+  "payment_methods",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id),
+    kind: text("kind", { enum: ["card"] }).notNull(),
+    paymentToken: text("payment_token").notNull(),
+    brand: text("brand").notNull(),
+    last4: text("last4").notNull(),
+    createdAt: text("created_at").notNull(),
+  },
+  (t) => [index("payment_methods_user_idx").on(t.userId, t.id)],
+);

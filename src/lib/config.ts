@@ -54,6 +54,27 @@ const configSchema = z.object({
   IDEMPOTENCY_TTL_SECONDS: positiveInt,
   LOCATION_BROADCAST_INTERVAL_MS: positiveInt,
   NEARBY_RADIUS_M: positiveInt,
+  // Efí (see docs/architecture.md, Payments). Base URLs point at the local sandbox in dev.
+  EFI_PIX_BASE_URL: z.url(),
+  EFI_CARD_BASE_URL: z.string().default(""),
+  EFI_CLIENT_ID: z.string().min(1),
+  EFI_CLIENT_SECRET: z.string().min(1),
+  EFI_PIX_KEY: z.string().min(1).max(77),
+  EFI_WEBHOOK_HMAC_SECRET: z.string().min(16),
+  /** Comma-separated sender IPs allowed on the webhook (Efí: 34.193.116.226); empty: not checked. */
+  EFI_WEBHOOK_ALLOWED_IPS: z
+    .string()
+    .default("")
+    .transform((v) =>
+      v
+        .split(",")
+        .map((ip) => ip.trim())
+        .filter(Boolean),
+    ),
+  EFI_TIMEOUT_MS: positiveInt,
+  EFI_RETRY_ATTEMPTS: positiveInt,
+  PUBLIC_BASE_URL: z.url(),
+  PIX_CHARGE_TTL_SECONDS: positiveInt,
 });
 
 export type Config = z.infer<typeof configSchema>;

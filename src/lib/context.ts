@@ -1,5 +1,7 @@
 import { createDb, type Database } from "../db/client";
 import type { UserRole } from "../db/schema";
+import { type CardProvider, LocalCardProvider } from "../integrations/card/provider";
+import { createEfiCardProvider, createEfiClient, type EfiClient, type EfiFetch } from "../integrations/efi";
 import { LocalPayoutRail, type PayoutRail } from "../integrations/payout-rail";
 import { greatCircleRouting, type RoutingProvider } from "../services/routing";
 import { type Config, loadConfig } from "./config";
@@ -19,6 +21,10 @@ export interface ServiceContext {
   routing: RoutingProvider;
   /** Sends payouts by Pix; the local rail until the Efí rail lands. Tests may swap in a fake. */
   payoutRail: PayoutRail;
+  /** Efí's API Pix: charges, QR codes, refunds, Pix sends. */
+  efi: EfiClient;
+  /** Card charges (Efí's card API, or the local provider when no card API is configured). */
+  cards: CardProvider;
   /** Bindings: Durable Object namespaces and queue producers reach services through here. */
   env: Env;
 }
@@ -26,16 +32,45 @@ export interface ServiceContext {
 /** The composition root: the one place that picks real implementations for a context. */
 export function createServiceContext(env: Env, requestId: string = crypto.randomUUID()): ServiceContext {
   const config = loadConfig(env);
+  const log = createLogger({ request_id: requestId });
+  const efiFetch = efiFetchOf(env);
+  const efiCredentials = {
+    clientId: config.EFI_CLIENT_ID,
+    clientSecret: config.EFI_CLIENT_SECRET,
+    fetch: efiFetch,
+    log,
+  };
   return {
     db: createDb(env.DB),
     config,
     now: () => new Date(),
-    log: createLogger({ request_id: requestId }),
+    log,
     requestId,
     routing: greatCircleRouting,
     payoutRail: new LocalPayoutRail(config.APP_ENV),
+    efi: createEfiClient({
+      ...efiCredentials,
+      baseUrl: config.EFI_PIX_BASE_URL,
+      pixKey: config.EFI_PIX_KEY,
+      timeoutMs: config.EFI_TIMEOUT_MS,
+      retry: { attempts: config.EFI_RETRY_ATTEMPTS, baseDelayMs: 200, maxDelayMs: 2000 },
+    }),
+    cards: config.EFI_CARD_BASE_URL
+      ? createEfiCardProvider({ ...efiCredentials, baseUrl: config.EFI_CARD_BASE_URL })
+      : new LocalCardProvider(config.APP_ENV),
     env,
   };
+}
+
+/**
+ * Efí's API Pix demands a client certificate: in production through the `EFI_MTLS`
+ * mtls_certificates binding; locally, plain fetch against the sandbox. Called as a plain
+ * function: workerd's fetch refuses to be called as another object's method.
+ */
+function efiFetchOf(env: Env): EfiFetch {
+  const binding = (env as { EFI_MTLS?: Fetcher }).EFI_MTLS;
+  if (binding) return (input, init) => binding.fetch(input, init);
+  return (input, init) => fetch(input, init);
 }
 
 export interface AuthUser {

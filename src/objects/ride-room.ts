@@ -94,6 +94,11 @@ export class RideRoom extends DurableObject<Env> {
     return { ok: true, ride: row };
   }
 
+  /** Sends an event about the ride that is not one of its transitions (payments) to its sockets. */
+  async relay(event: WireEvent): Promise<void> {
+    this.broadcast(event);
+  }
+
   /** A socket upgrade, already authenticated and authorized by the Worker. */
   override async fetch(request: Request): Promise<Response> {
     const row = this.load();

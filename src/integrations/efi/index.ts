@@ -20,6 +20,7 @@ export {
   type EfiLogger,
   type RetryPolicy,
 } from "./http.ts";
+export { idEnvioOf, payoutIdOf, txidOf } from "./ids.ts";
 export type {
   EfiCharge,
   EfiChargeStatus,
