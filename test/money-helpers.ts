@@ -2,7 +2,10 @@ import { env } from "cloudflare:workers";
 import { expect } from "vitest";
 import { rides } from "../src/db/schema";
 import { createServiceContext, type ServiceContext } from "../src/lib/context";
+import { driverAccount, platformAccount, post } from "../src/services/ledger";
 import { checkLedger, type LedgerCheckOptions, type LedgerCheckReport } from "../src/services/ledger-check";
+import { getSettlementConfig } from "../src/services/settlement-config";
+import { scheduleSettlementStatement } from "../src/services/settlements";
 import { unique } from "./helpers";
 
 /**
@@ -107,4 +110,39 @@ function completedRideRow(input: CompletedRideInput): typeof rides.$inferSelect 
     updatedAt: at.toISOString(),
   };
   return row;
+}
+
+/**
+ * The ledger side of a confirmed Pix ride payment, as the payments service writes it: clearing ←
+ * fare, driver pending ← share, revenue ← commission, and the share's settlement scheduled D+N in
+ * the same batch.
+ */
+export async function postPaidRide(driverId: string, confirmedAt: string, share = 1600, commission = 400) {
+  const ctx = { ...createServiceContext(env), now: () => new Date(confirmedAt) };
+  const config = await getSettlementConfig(ctx);
+  const rideId = `ride_${unique()}`;
+  const { transactionId } = await post(
+    ctx,
+    {
+      idempotencyKey: `ride:${rideId}:payment`,
+      kind: "ride.payment",
+      reference: { type: "ride", id: rideId },
+      effectiveAt: new Date(confirmedAt),
+      lines: [
+        { account: platformAccount("efi_clearing"), amount: share + commission },
+        { account: driverAccount(driverId, "pending"), amount: -share },
+        { account: platformAccount("revenue"), amount: -commission },
+      ],
+    },
+    (txn) => [
+      scheduleSettlementStatement(ctx, config, {
+        driverId,
+        sourceTransactionId: txn,
+        rideId,
+        amountCents: share,
+        confirmedAt: new Date(confirmedAt),
+      }),
+    ],
+  );
+  return { rideId, transactionId };
 }

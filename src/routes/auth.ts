@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { requireAuth } from "../lib/auth";
-import { isValidCpf, normalizeCpf } from "../lib/cpf";
+import { isValidCpf, normalizeCpf } from "../lib/documents";
 import {
   AUTH_PROBLEMS,
   BODY_PROBLEMS,

@@ -1,4 +1,4 @@
-import { isValidCpf } from "../lib/cpf";
+import { isValidCnpj, isValidCpf } from "../lib/documents";
 import { ApiError } from "../lib/problem";
 
 /**
@@ -72,24 +72,6 @@ export function parsePixKey(input: string, field = "pix_key"): PixKey {
   return fail(
     "must be a CPF (11 digits), a CNPJ (14 characters), an e-mail, a +55 phone number or a random key (UUID)",
   );
-}
-
-/**
- * CNPJ: 12 characters and two check digits, mod 11 with weights 2…9 from the right (Receita
- * Federal). From July 2026 the 12 characters may be letters: each counts as its char code − 48,
- * which for digits is the digit itself, so one rule serves old and new numbers.
- */
-export function isValidCnpj(input: string): boolean {
-  const cnpj = input.replace(DOCUMENT_SEPARATORS, "").toUpperCase();
-  if (!/^[0-9A-Z]{12}\d{2}$/.test(cnpj) || /^(\d)\1{13}$/.test(cnpj)) return false;
-  const values = Array.from(cnpj, (ch) => ch.charCodeAt(0) - 48);
-  const check = (length: number) => {
-    let sum = 0;
-    for (let i = 0; i < length; i++) sum += (values[length - 1 - i] ?? 0) * ((i % 8) + 2);
-    const rest = sum % 11;
-    return rest < 2 ? 0 : 11 - rest;
-  };
-  return check(12) === values[12] && check(13) === values[13];
 }
 
 /** A key as shown back to its owner: every character but the last four replaced by `*`. */

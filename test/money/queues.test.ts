@@ -16,10 +16,8 @@ import { SETTLEMENT_PAGE_SIZE, type SettlementsQueueMessage } from "../../src/qu
 import { retryDelaySeconds } from "../../src/queues/retry";
 import { enqueueDueSettlements, handleSettlementsBatch } from "../../src/queues/settlements";
 import { balanceOf, driverAccount, platformAccount, post } from "../../src/services/ledger";
-import { getSettlementConfig } from "../../src/services/settlement-config";
-import { scheduleSettlementStatement } from "../../src/services/settlements";
 import { unique } from "../helpers";
-import { expectLedgerConsistent, insertUser } from "../money-helpers";
+import { expectLedgerConsistent, insertUser, postPaidRide } from "../money-helpers";
 
 const NIGHTLY = "0 3 * * *";
 
@@ -56,32 +54,7 @@ function capturingCtx(at: string) {
 
 /** A confirmed Pix ride payment with its settlement, as the payments service writes it. */
 async function paidRide(driverId: string, confirmedAt: string, share = 1600, commission = 400) {
-  const ctx = { ...createServiceContext(env), now: () => new Date(confirmedAt) };
-  const config = await getSettlementConfig(ctx);
-  const rideId = `ride_${unique()}`;
-  const { transactionId } = await post(
-    ctx,
-    {
-      idempotencyKey: `ride:${rideId}:payment`,
-      kind: "ride.payment",
-      reference: { type: "ride", id: rideId },
-      effectiveAt: new Date(confirmedAt),
-      lines: [
-        { account: platformAccount("efi_clearing"), amount: share + commission },
-        { account: driverAccount(driverId, "pending"), amount: -share },
-        { account: platformAccount("revenue"), amount: -commission },
-      ],
-    },
-    (txn) => [
-      scheduleSettlementStatement(ctx, config, {
-        driverId,
-        sourceTransactionId: txn,
-        rideId,
-        amountCents: share,
-        confirmedAt: new Date(confirmedAt),
-      }),
-    ],
-  );
+  const { transactionId } = await postPaidRide(driverId, confirmedAt, share, commission);
   const row = await env.DB.prepare("SELECT id, due_on FROM settlements WHERE source_transaction_id = ?")
     .bind(transactionId)
     .first<{ id: string; due_on: string }>();

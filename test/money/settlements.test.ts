@@ -3,7 +3,6 @@ import { describe, expect, it } from "vitest";
 import { createServiceContext, type ServiceContext } from "../../src/lib/context";
 import { ApiError } from "../../src/lib/problem";
 import { balanceAt, balanceOf, driverAccount, platformAccount, post } from "../../src/services/ledger";
-import { getSettlementConfig } from "../../src/services/settlement-config";
 import {
   CARD_CLEARING_WINDOW_DAYS,
   clearingCutoff,
@@ -13,12 +12,11 @@ import {
   RELEASE_GROUP_SIZE,
   releaseSettlement,
   releaseSettlements,
-  scheduleSettlementStatement,
   sweepClearing,
   sweepKey,
 } from "../../src/services/settlements";
 import { unique } from "../helpers";
-import { expectLedgerConsistent, insertUser } from "../money-helpers";
+import { expectLedgerConsistent, insertUser, postPaidRide } from "../money-helpers";
 
 /** A service context whose clock reads `at`. */
 function ctxAt(at: string | Date): ServiceContext {
@@ -32,32 +30,7 @@ function ctxAt(at: string | Date): ServiceContext {
  * the same batch. Returns the settlement row.
  */
 async function paidRide(driverId: string, confirmedAt: string, share = 1600, commission = 400) {
-  const ctx = ctxAt(confirmedAt);
-  const config = await getSettlementConfig(ctx);
-  const rideId = `ride_${unique()}`;
-  const { transactionId } = await post(
-    ctx,
-    {
-      idempotencyKey: `ride:${rideId}:payment`,
-      kind: "ride.payment",
-      reference: { type: "ride", id: rideId },
-      effectiveAt: new Date(confirmedAt),
-      lines: [
-        { account: platformAccount("efi_clearing"), amount: share + commission },
-        { account: driverAccount(driverId, "pending"), amount: -share },
-        { account: platformAccount("revenue"), amount: -commission },
-      ],
-    },
-    (txn) => [
-      scheduleSettlementStatement(ctx, config, {
-        driverId,
-        sourceTransactionId: txn,
-        rideId,
-        amountCents: share,
-        confirmedAt: new Date(confirmedAt),
-      }),
-    ],
-  );
+  const { transactionId } = await postPaidRide(driverId, confirmedAt, share, commission);
   return settlementBySource(transactionId);
 }
 

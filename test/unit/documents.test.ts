@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { isValidCpf, normalizeCpf } from "../../src/lib/cpf";
+import { isValidCpf, normalizeCpf } from "../../src/lib/documents";
 
 describe("isValidCpf", () => {
   it.each([
