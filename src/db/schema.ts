@@ -536,7 +536,14 @@ export const deadLetters = sqliteTable(
 // ---------------------------------------------------------------------------------------------
 // Payments (Efí Pix and card)
 
-export const PAYMENT_STATUSES = ["pending", "paid", "failed", "expired", "refunded", "partially_refunded"] as const;
+export const PAYMENT_STATUSES = [
+  "pending",
+  "paid",
+  "failed",
+  "expired",
+  "refunded",
+  "partially_refunded",
+] as const;
 export type PaymentStatus = (typeof PAYMENT_STATUSES)[number];
 
 /**
@@ -579,7 +586,10 @@ export const payments = sqliteTable(
     uniqueIndex("payments_e2e_unique").on(t.endToEndId),
     index("payments_status_expires_idx").on(t.status, t.expiresAt),
     index("payments_payer_idx").on(t.payerId, t.id),
-    check("payments_amounts_check", sql`amount_cents > 0 AND refunded_cents >= 0 AND refunded_cents <= amount_cents`),
+    check(
+      "payments_amounts_check",
+      sql`amount_cents > 0 AND refunded_cents >= 0 AND refunded_cents <= amount_cents`,
+    ),
   ],
 );
 

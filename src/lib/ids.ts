@@ -12,7 +12,10 @@ export type IdPrefix =
   | "stl"
   | "pout"
   | "pay"
-  | "dlq" | "rfd" | "whk" | "pm";
+  | "dlq"
+  | "rfd"
+  | "whk"
+  | "pm";
 
 /** Opaque, time-sortable ids with a type prefix, e.g. `usr_01JD8Y3M0S3Q4VQK6E9Q1T2B5C`. */
 export function newId(prefix: IdPrefix, now: number = Date.now()): string {
