@@ -29,6 +29,8 @@ export default defineConfig({
           EFI_WEBHOOK_HMAC_SECRET: "test-efi-webhook-hmac-0123456789abcdef",
           EFI_RETRY_ATTEMPTS: "3",
           PUBLIC_BASE_URL: "http://api.test",
+          // The local rail settles payouts at once; test/money/efi-payouts.test.ts swaps in Efí's.
+          PAYOUT_RAIL: "local",
           TEST_MIGRATIONS: migrations,
           EFI_SANDBOX_MIGRATIONS: efiSandboxMigrations,
         },
@@ -40,6 +42,9 @@ export default defineConfig({
     setupFiles: ["./test/setup.ts"],
     // Request log lines are printed only for failing tests.
     silent: "passed-only",
+    // Bounds a hang, not a speed: tests assert behaviour, and a loaded 2-core CI machine is slow
+    // (51 PBKDF2 logins in one rate-limit test take seconds).
+    testTimeout: 30_000,
     coverage: {
       provider: "istanbul",
       include: ["src/**/*.ts"],
