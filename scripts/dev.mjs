@@ -1,10 +1,11 @@
 // `npm run dev`: the whole platform on this machine, no account needed. Creates .dev.vars from
 // .dev.vars.example when missing, applies the D1 migrations locally, seeds the demo accounts, then
 // runs the long-lived processes below side by side until Ctrl+C (SIGINT) or SIGTERM, which are
-// passed on to each of them. If one of them stops on its own, the others are stopped too.
+// passed on to each of them, and registers the API's webhook at the Efí sandbox. If one of them
+// stops on its own, the others are stopped too.
 
 import { spawn } from "node:child_process";
-import { copyFileSync, existsSync } from "node:fs";
+import { appendFileSync, copyFileSync, existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { assertNode22, ROOT, runWrangler, wranglerCommand } from "./lib/wrangler.mjs";
 
@@ -43,11 +44,26 @@ function log(message) {
   console.log(`[dev] ${message}`);
 }
 
+/** Appends the variables .dev.vars.example has and .dev.vars lacks (new ones since it was made). */
+function addMissingVariables(devVars, example) {
+  const names = (text) => new Set([...text.matchAll(/^([A-Z0-9_]+)=/gm)].map((m) => m[1]));
+  const have = names(readFileSync(devVars, "utf8"));
+  const missing = readFileSync(example, "utf8")
+    .split("\n")
+    .filter((line) => /^[A-Z0-9_]+=/.test(line) && !have.has(line.split("=")[0]));
+  if (missing.length === 0) return;
+  appendFileSync(devVars, `\n# Added from .dev.vars.example by npm run dev\n${missing.join("\n")}\n`);
+  log(`Added ${missing.map((line) => line.split("=")[0]).join(", ")} to .dev.vars from .dev.vars.example.`);
+}
+
 async function prepare() {
   const devVars = join(ROOT, ".dev.vars");
+  const example = join(ROOT, ".dev.vars.example");
   if (!existsSync(devVars)) {
-    copyFileSync(join(ROOT, ".dev.vars.example"), devVars);
+    copyFileSync(example, devVars);
     log("Created .dev.vars from .dev.vars.example (local-only secrets; edit it if you need to).");
+  } else {
+    addMissingVariables(devVars, example);
   }
 
   log("Applying D1 migrations to the local database...");
@@ -114,6 +130,35 @@ function runAll() {
   }
 }
 
+/**
+ * Once both workers answer, registers our webhook at the sandbox (what `npm run efi:webhook`
+ * does against the real Efí), so a QR paid on the sandbox's page reaches the API.
+ */
+async function registerWebhookWhenUp() {
+  const deadline = Date.now() + 60_000;
+  for (const url of ["http://127.0.0.1:8787/health", "http://127.0.0.1:8788/sandbox/state"]) {
+    while (!(await answers(url))) {
+      if (Date.now() > deadline) return log(`${url} did not answer; run \`npm run efi:webhook\` by hand.`);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  }
+  const register = spawn(process.execPath, [join(ROOT, "scripts", "efi-webhook.mjs")], {
+    cwd: ROOT,
+    stdio: "inherit",
+  });
+  register.on("close", (code) => {
+    if (code !== 0) log("Registering the webhook at the Efí sandbox failed; run `npm run efi:webhook`.");
+  });
+}
+
+async function answers(url) {
+  try {
+    return (await fetch(url)).ok;
+  } catch {
+    return false;
+  }
+}
+
 assertNode22();
 try {
   await prepare();
@@ -122,3 +167,4 @@ try {
   process.exit(1);
 }
 runAll();
+registerWebhookWhenUp();

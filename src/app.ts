@@ -11,17 +11,22 @@ import { createLogger } from "./lib/logger";
 import { jsonBodyGuard, requestContext } from "./lib/middleware";
 import { ApiError, codeForStatus, PROBLEMS, problemDocument, problemResponse } from "./lib/problem";
 import { createRouter } from "./lib/router";
+import { adminFlaggedPaymentRoutes } from "./routes/admin/flagged-payments";
 import { adminLedgerRoutes } from "./routes/admin/ledger";
+import { adminPaymentRoutes } from "./routes/admin/payments";
 import { adminSettlementConfigRoutes } from "./routes/admin/settlement-config";
 import { adminUserRoutes } from "./routes/admin/users";
 import { authRoutes } from "./routes/auth";
 import { driverRoutes } from "./routes/drivers";
 import { healthRoutes } from "./routes/health";
+import { paymentMethodRoutes } from "./routes/payment-methods";
+import { paymentRoutes } from "./routes/payments";
 import { payoutRoutes } from "./routes/payouts";
 import { quoteRoutes } from "./routes/quotes";
 import { realtimeRoutes } from "./routes/realtime";
 import { rideRoutes } from "./routes/rides";
 import { walletRoutes } from "./routes/wallet";
+import { efiWebhookRoutes } from "./routes/webhooks/efi";
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
@@ -44,7 +49,12 @@ export function createApp() {
   app.route("/", adminLedgerRoutes);
   app.route("/", walletRoutes);
   app.route("/", payoutRoutes);
+  app.route("/", paymentMethodRoutes);
   app.route("/", adminSettlementConfigRoutes);
+  app.route("/", adminFlaggedPaymentRoutes); // before admin payments: /flagged is not a payment id
+  app.route("/", adminPaymentRoutes);
+  app.route("/", paymentRoutes);
+  app.route("/", efiWebhookRoutes); // outside /v1: Efí's body, its own secret and body limit
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",

@@ -1,9 +1,12 @@
 import { createServiceContext } from "../lib/context";
+import { expireStaleCharges } from "../services/payments";
 import { runNightly } from "./nightly";
 
 /** Cron expressions as in wrangler.toml (UTC): 03:00 UTC is midnight in São Paulo. */
 export const CRONS = {
   nightly: "0 3 * * *",
+  /** Lapsed pending Pix charges → expired (src/services/payments.ts, expireStaleCharges). */
+  paymentExpiry: "*/10 * * * *",
 } as const;
 
 /** The Worker's `scheduled` entry point, routed by the cron expression that fired. */
@@ -17,6 +20,12 @@ export async function handleScheduled(
     case CRONS.nightly:
       await runNightly(ctx, controller.scheduledTime);
       return;
+    case CRONS.paymentExpiry: {
+      // As of the scheduled time: a late run expires nothing that was not due when it fired.
+      const report = await expireStaleCharges(ctx, { now: new Date(controller.scheduledTime) });
+      ctx.log.info("cron.payment_expiry.done", { ...report });
+      return;
+    }
     default:
       ctx.log.error("cron.unknown", { cron: controller.cron, scheduled_time: controller.scheduledTime });
   }

@@ -75,6 +75,8 @@ const configSchema = z.object({
   EFI_RETRY_ATTEMPTS: positiveInt,
   PUBLIC_BASE_URL: z.url(),
   PIX_CHARGE_TTL_SECONDS: positiveInt,
+  /** Which rail sends payouts: Efí's Pix send, or the local rail (no money moves; dev and tests). */
+  PAYOUT_RAIL: z.enum(["efi", "local"]).default("efi"),
 });
 
 export type Config = z.infer<typeof configSchema>;

@@ -2,6 +2,7 @@ import { createDb, type Database } from "../db/client";
 import type { UserRole } from "../db/schema";
 import { type CardProvider, LocalCardProvider } from "../integrations/card/provider";
 import { createEfiCardProvider, createEfiClient, type EfiClient, type EfiFetch } from "../integrations/efi";
+import { EfiPayoutRail } from "../integrations/efi/payout-rail";
 import { LocalPayoutRail, type PayoutRail } from "../integrations/payout-rail";
 import { greatCircleRouting, type RoutingProvider } from "../services/routing";
 import { type Config, loadConfig } from "./config";
@@ -19,7 +20,10 @@ export interface ServiceContext {
   requestId: string;
   /** Trip distance and duration estimates; tests may swap in a fake. */
   routing: RoutingProvider;
-  /** Sends payouts by Pix; the local rail until the Efí rail lands. Tests may swap in a fake. */
+  /**
+   * Sends payouts by Pix: Efí's Pix send, or the local rail when PAYOUT_RAIL = "local" (the test
+   * suite's default). Tests may swap in another.
+   */
   payoutRail: PayoutRail;
   /** Efí's API Pix: charges, QR codes, refunds, Pix sends. */
   efi: EfiClient;
@@ -40,6 +44,13 @@ export function createServiceContext(env: Env, requestId: string = crypto.random
     fetch: efiFetch,
     log,
   };
+  const efi = createEfiClient({
+    ...efiCredentials,
+    baseUrl: config.EFI_PIX_BASE_URL,
+    pixKey: config.EFI_PIX_KEY,
+    timeoutMs: config.EFI_TIMEOUT_MS,
+    retry: { attempts: config.EFI_RETRY_ATTEMPTS, baseDelayMs: 200, maxDelayMs: 2000 },
+  });
   return {
     db: createDb(env.DB),
     config,
@@ -47,14 +58,8 @@ export function createServiceContext(env: Env, requestId: string = crypto.random
     log,
     requestId,
     routing: greatCircleRouting,
-    payoutRail: new LocalPayoutRail(config.APP_ENV),
-    efi: createEfiClient({
-      ...efiCredentials,
-      baseUrl: config.EFI_PIX_BASE_URL,
-      pixKey: config.EFI_PIX_KEY,
-      timeoutMs: config.EFI_TIMEOUT_MS,
-      retry: { attempts: config.EFI_RETRY_ATTEMPTS, baseDelayMs: 200, maxDelayMs: 2000 },
-    }),
+    payoutRail: config.PAYOUT_RAIL === "local" ? new LocalPayoutRail(config.APP_ENV) : new EfiPayoutRail(efi),
+    efi,
     cards: config.EFI_CARD_BASE_URL
       ? createEfiCardProvider({ ...efiCredentials, baseUrl: config.EFI_CARD_BASE_URL })
       : new LocalCardProvider(config.APP_ENV),

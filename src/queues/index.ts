@@ -1,6 +1,7 @@
 import { createServiceContext } from "../lib/context";
 import { handleDeadLetterBatch, recordDeadLetter } from "./dead-letters";
 import { QUEUES } from "./messages";
+import { handlePaymentsBatch } from "./payments";
 import { describeError } from "./retry";
 import { handleSettlementsBatch } from "./settlements";
 
@@ -15,6 +16,10 @@ export async function handleQueue(batch: MessageBatch, env: Env, _ctx: Execution
     case QUEUES.settlements:
       return handleSettlementsBatch(batch, ctx);
     case QUEUES.settlementsDeadLetter:
+      return handleDeadLetterBatch(batch, ctx);
+    case QUEUES.payments:
+      return handlePaymentsBatch(batch, ctx);
+    case QUEUES.paymentsDeadLetter:
       return handleDeadLetterBatch(batch, ctx);
     default: {
       ctx.log.error("queue.unknown", { queue: batch.queue, messages: batch.messages.length });

@@ -11,6 +11,8 @@ import { z } from "zod";
 export const QUEUES = {
   settlements: "settlements",
   settlementsDeadLetter: "settlements-dlq",
+  payments: "payments",
+  paymentsDeadLetter: "payments-dlq",
 } as const;
 
 /** Queues accept messages up to 128 KB; a page of 100 ids is about 3.5 KB. */
@@ -44,3 +46,24 @@ export const SettlementsQueueMessage = z.discriminatedUnion("type", [
 export type SettlementReleaseMessage = z.infer<typeof SettlementReleaseMessage>;
 export type SettlementScanMessage = z.infer<typeof SettlementScanMessage>;
 export type SettlementsQueueMessage = z.infer<typeof SettlementsQueueMessage>;
+
+// ---------------------------------------------------------------------------------------------
+// Payments: Efí webhook items, stored once in `webhook_events` and confirmed by the consumer.
+
+export const WEBHOOK_EVENT_KINDS = ["pix_received", "refund", "pix_sent"] as const;
+
+/**
+ * Process one stored webhook item. The message carries only the row's id: the item itself is
+ * read from D1, whose row status (`received` → `processed` | `flagged`) makes a redelivery a
+ * no-op. `kind` is there for logs and dead letters.
+ */
+export const WebhookItemMessage = z.object({
+  type: z.literal("efi.webhook_item"),
+  event_id: z.string().regex(/^whk_[0-9A-Z]{26}$/, "must be a webhook event id"),
+  kind: z.enum(WEBHOOK_EVENT_KINDS),
+});
+
+export const PaymentsQueueMessage = z.discriminatedUnion("type", [WebhookItemMessage]);
+
+export type WebhookItemMessage = z.infer<typeof WebhookItemMessage>;
+export type PaymentsQueueMessage = z.infer<typeof PaymentsQueueMessage>;

@@ -118,6 +118,7 @@ const createRide = createRoute({
       "outside_service_area",
       "category_not_offered",
       "payment_method_not_offered",
+      "card_required",
       "quote_not_found",
       "quote_expired",
       "quote_mismatch",

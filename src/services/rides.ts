@@ -16,6 +16,8 @@ import { pageOf } from "../lib/pagination";
 import { ApiError, type ProblemCode } from "../lib/problem";
 import type { WireEvent } from "../objects/protocol";
 import type { ActResult } from "../objects/ride-room";
+import { hasCard } from "./card-payments";
+import { startRidePayment } from "./payments";
 import { finalFare, priceRide, ruleById } from "./pricing";
 import { driverCreditStanding, isDivergedTransitionError, transitionStatements } from "./ride-payments";
 import type { RideAction, RideEventType, RideRow } from "./ride-state";
@@ -95,6 +97,9 @@ export async function createRide(
       "payment_method_not_offered",
       `${input.payment_method} is not offered in ${priced.city.name}`,
     );
+  }
+  if (input.payment_method === "card" && !(await hasCard(ctx, passengerId))) {
+    throw new ApiError("card_required", "Add a card before requesting a ride paid by card");
   }
   const now = ctx.now();
   const at = now.toISOString();
@@ -355,7 +360,9 @@ export async function driverStep(
 
 /**
  * Completes the trip. Distance and duration default to the estimate and the time since start;
- * the final fare is the ride's own pricing rule applied to them.
+ * the final fare is the ride's own pricing rule applied to them. Then the ride's payment starts
+ * (a Pix charge, a card charge, nothing for cash); a provider failure is logged and never fails
+ * the completion: reading the payment later creates what is missing.
  */
 export async function completeRide(
   ctx: ServiceContext,
@@ -372,7 +379,23 @@ export async function completeRide(
     distance_m: distanceM,
     duration_s: durationS,
   });
-  return act(ctx, rideId, { kind: "complete", driverId: user.id, distanceM, durationS, finalFareCents });
+  const ride = await act(ctx, rideId, {
+    kind: "complete",
+    driverId: user.id,
+    distanceM,
+    durationS,
+    finalFareCents,
+  });
+  try {
+    await startRidePayment(ctx, ride);
+  } catch (error) {
+    ctx.log.error("payment.start_failed", {
+      ride_id: ride.id,
+      payment_method: ride.payment_method,
+      error: error instanceof Error ? `${error.name}: ${error.message}`.slice(0, 500) : String(error),
+    });
+  }
+  return ride;
 }
 
 export async function cancelRide(

@@ -33,9 +33,17 @@ describe("a ride from request to completion", () => {
     });
 
     await socket.next((m) => m.type === "ride.completed");
+    // A Pix ride's completion creates its charge: the QR follows, outside the ride's log (seq 0).
+    await socket.next((m) => m.type === "payment.qr_generated");
     const types = socket.messages.filter((m) => m.ride_id === ride.id).map((m) => m.type);
-    expect(types).toEqual(["ride.accepted", "ride.arrived", "ride.started", "ride.completed"]);
-    expect(socket.messages.map((m) => m.seq)).toEqual([2, 3, 4, 5]);
+    expect(types).toEqual([
+      "ride.accepted",
+      "ride.arrived",
+      "ride.started",
+      "ride.completed",
+      "payment.qr_generated",
+    ]);
+    expect(socket.messages.map((m) => m.seq)).toEqual([2, 3, 4, 5, 0]);
 
     const row = await env.DB.prepare(
       "SELECT status, driver_id, final_fare_cents, last_seq FROM rides WHERE id = ?",

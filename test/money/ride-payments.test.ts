@@ -11,6 +11,7 @@ import {
   recordRidePayment,
 } from "../../src/services/ride-payments";
 import { registerUser, unique } from "../helpers";
+import { insertCompletedRide, insertUser } from "../money-helpers";
 import { onlineDriver, postRide, requestedRide, rideRow } from "../ride-helpers";
 
 const ctx = () => createServiceContext(env);
@@ -239,7 +240,16 @@ describe("recordRidePayment: other payments", () => {
   });
 
   it("books a card payment to card clearing; a Friday confirmation is due Tuesday", async () => {
-    const { driver, ride } = await rideThrough(["arrive", "start", "complete"], "card");
+    // Written straight to D1: through the app a card ride is charged at completion, which
+    // payments.card.test.ts covers; here only the ledger side is under test.
+    const driver = { id: await insertUser("driver") };
+    const ride = await insertCompletedRide(ctx(), {
+      driverId: driver.id,
+      passengerId: await insertUser("passenger"),
+      fareCents: FARE,
+      method: "card",
+      completedAt: new Date("2026-11-13T14:30:00Z"),
+    });
     const before = await moneyOf(driver.id);
     const result = await recordRidePayment(
       ctx(),

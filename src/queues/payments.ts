@@ -1,0 +1,73 @@
+import * as Sentry from "@sentry/cloudflare";
+import { z } from "zod";
+import type { ServiceContext } from "../lib/context";
+import { processWebhookEvent } from "../services/efi-webhook-processing";
+import { recordDeadLetter } from "./dead-letters";
+import { PaymentsQueueMessage } from "./messages";
+import { describeError, retryDelaySeconds } from "./retry";
+
+/**
+ * The payments queue consumer: each message names one stored Efí webhook item, which is
+ * confirmed against Efí and applied (src/services/efi-webhook-processing.ts). A malformed message
+ * is kept in `dead_letters` and acked (retrying cannot fix it). A processed, flagged or already
+ * handled item is acked; an item Efí does not show yet, or one whose processing failed, is
+ * retried with backoff (30 s doubling); after the configured retries (wrangler.toml: 8) a failing
+ * message lands in `payments-dlq`, whose consumer stores it in `dead_letters`. Items Efí still
+ * does not confirm after `CONFIRM_ATTEMPTS` deliveries are flagged before that. Messages are
+ * handled one at a time so a batch stays within D1's per-invocation query budget.
+ */
+export async function handlePaymentsBatch(batch: MessageBatch, ctx: ServiceContext): Promise<void> {
+  for (const message of batch.messages) {
+    const fields = { queue: batch.queue, message_id: message.id, attempts: message.attempts };
+    const parsed = PaymentsQueueMessage.safeParse(message.body);
+    if (!parsed.success) {
+      ctx.log.error("queue.message_malformed", {
+        ...fields,
+        issues: z.prettifyError(parsed.error).slice(0, 500),
+      });
+      try {
+        await recordDeadLetter(ctx, batch.queue, message);
+        message.ack();
+      } catch (error) {
+        ctx.log.error("queue.dead_letter_record_failed", { ...fields, error: describeError(error) });
+        message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
+      }
+      continue;
+    }
+    const { event_id, kind } = parsed.data;
+    try {
+      const outcome = await processWebhookEvent(ctx, event_id, { attempts: message.attempts });
+      if (outcome.status === "retry") {
+        const delaySeconds = retryDelaySeconds(message.attempts);
+        ctx.log.warn("payments.not_confirmed_yet", {
+          ...fields,
+          event_id,
+          kind,
+          retry_in_s: delaySeconds,
+          detail: outcome.detail,
+        });
+        message.retry({ delaySeconds });
+        continue;
+      }
+      ctx.log.info("payments.webhook_item", {
+        ...fields,
+        event_id,
+        kind,
+        outcome: outcome.status,
+        detail: outcome.status === "flagged" ? outcome.detail : undefined,
+      });
+      message.ack();
+    } catch (error) {
+      const delaySeconds = retryDelaySeconds(message.attempts);
+      ctx.log.error("queue.message_failed", {
+        ...fields,
+        event_id,
+        kind,
+        retry_in_s: delaySeconds,
+        error: describeError(error),
+      });
+      Sentry.captureException(error);
+      message.retry({ delaySeconds });
+    }
+  }
+}
