@@ -66,6 +66,22 @@ export const AUTH_PROBLEMS: ProblemCode[] = [
   "user_blocked",
 ];
 
+/** The problems the `idempotent` middleware can answer with, for routes that use it. */
+export const IDEMPOTENCY_PROBLEMS: ProblemCode[] = [
+  "idempotency_key_required",
+  "idempotency_key_reused",
+  "idempotency_in_progress",
+];
+
+/** The documented `Idempotency-Key` request header of routes behind `idempotent`. */
+export const IdempotencyHeaders = z.object({
+  "idempotency-key": z
+    .string()
+    .min(1)
+    .max(255)
+    .openapi({ description: "Unique per operation; a retry with the same key replays the first 2xx reply" }),
+});
+
 export const jsonBody = <T extends z.ZodType>(schema: T) => ({
   body: { required: true, content: { "application/json": { schema } } },
 });

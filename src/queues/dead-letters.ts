@@ -1,3 +1,4 @@
+import { z } from "zod";
 import { deadLetters } from "../db/schema";
 import type { ServiceContext } from "../lib/context";
 import { newId } from "../lib/ids";
@@ -63,4 +64,32 @@ export async function handleDeadLetterBatch(batch: MessageBatch, ctx: ServiceCon
       message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
     }
   }
+}
+
+/**
+ * Parses a message's body at the queue boundary. A body that does not parse cannot be fixed by a
+ * retry: it is kept in `dead_letters` for a person and acked (or retried if even that failed),
+ * and the caller gets null and moves on to the next message.
+ */
+export async function parseOrDeadLetter<T>(
+  ctx: ServiceContext,
+  queue: string,
+  message: Message,
+  schema: z.ZodType<T>,
+): Promise<T | null> {
+  const parsed = schema.safeParse(message.body);
+  if (parsed.success) return parsed.data;
+  const fields = { queue, message_id: message.id, attempts: message.attempts };
+  ctx.log.error("queue.message_malformed", {
+    ...fields,
+    issues: z.prettifyError(parsed.error).slice(0, 500),
+  });
+  try {
+    await recordDeadLetter(ctx, queue, message);
+    message.ack();
+  } catch (error) {
+    ctx.log.error("queue.dead_letter_record_failed", { ...fields, error: describeError(error) });
+    message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
+  }
+  return null;
 }

@@ -1,8 +1,7 @@
 import * as Sentry from "@sentry/cloudflare";
-import { z } from "zod";
 import type { ServiceContext } from "../lib/context";
 import { processWebhookEvent } from "../services/efi-webhook-processing";
-import { recordDeadLetter } from "./dead-letters";
+import { parseOrDeadLetter } from "./dead-letters";
 import { PaymentsQueueMessage } from "./messages";
 import { describeError, retryDelaySeconds } from "./retry";
 
@@ -19,22 +18,9 @@ import { describeError, retryDelaySeconds } from "./retry";
 export async function handlePaymentsBatch(batch: MessageBatch, ctx: ServiceContext): Promise<void> {
   for (const message of batch.messages) {
     const fields = { queue: batch.queue, message_id: message.id, attempts: message.attempts };
-    const parsed = PaymentsQueueMessage.safeParse(message.body);
-    if (!parsed.success) {
-      ctx.log.error("queue.message_malformed", {
-        ...fields,
-        issues: z.prettifyError(parsed.error).slice(0, 500),
-      });
-      try {
-        await recordDeadLetter(ctx, batch.queue, message);
-        message.ack();
-      } catch (error) {
-        ctx.log.error("queue.dead_letter_record_failed", { ...fields, error: describeError(error) });
-        message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
-      }
-      continue;
-    }
-    const { event_id, kind } = parsed.data;
+    const body = await parseOrDeadLetter(ctx, batch.queue, message, PaymentsQueueMessage);
+    if (!body) continue;
+    const { event_id, kind } = body;
     try {
       const outcome = await processWebhookEvent(ctx, event_id, { attempts: message.attempts });
       if (outcome.status === "retry") {

@@ -1,8 +1,7 @@
 import * as Sentry from "@sentry/cloudflare";
-import { z } from "zod";
 import type { ServiceContext } from "../lib/context";
 import { dueSettlementIds, releaseSettlements } from "../services/settlements";
-import { recordDeadLetter } from "./dead-letters";
+import { parseOrDeadLetter } from "./dead-letters";
 import { SETTLEMENT_PAGE_SIZE, SettlementsQueueMessage } from "./messages";
 import { describeError, retryDelaySeconds } from "./retry";
 
@@ -82,29 +81,16 @@ export async function sendSettlementMessages(ctx: ServiceContext, messages: Sett
 export async function handleSettlementsBatch(batch: MessageBatch, ctx: ServiceContext): Promise<void> {
   for (const message of batch.messages) {
     const fields = { queue: batch.queue, message_id: message.id, attempts: message.attempts };
-    const parsed = SettlementsQueueMessage.safeParse(message.body);
-    if (!parsed.success) {
-      ctx.log.error("queue.message_malformed", {
-        ...fields,
-        issues: z.prettifyError(parsed.error).slice(0, 500),
-      });
-      try {
-        await recordDeadLetter(ctx, batch.queue, message);
-        message.ack();
-      } catch (error) {
-        ctx.log.error("queue.dead_letter_record_failed", { ...fields, error: describeError(error) });
-        message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
-      }
-      continue;
-    }
+    const body = await parseOrDeadLetter(ctx, batch.queue, message, SettlementsQueueMessage);
+    if (!body) continue;
     try {
-      await handleSettlementMessage(ctx, parsed.data, fields);
+      await handleSettlementMessage(ctx, body, fields);
       message.ack();
     } catch (error) {
       const delaySeconds = retryDelaySeconds(message.attempts);
       ctx.log.error("queue.message_failed", {
         ...fields,
-        type: parsed.data.type,
+        type: body.type,
         retry_in_s: delaySeconds,
         error: describeError(error),
       });

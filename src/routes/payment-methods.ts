@@ -7,6 +7,8 @@ import {
   AUTH_PROBLEMS,
   BODY_PROBLEMS,
   createRouter,
+  IDEMPOTENCY_PROBLEMS,
+  IdempotencyHeaders,
   jsonBody,
   jsonContent,
   problemResponses,
@@ -125,7 +127,7 @@ const retryPayment = createRoute({
   middleware: [requireAuth, requireRole("passenger"), idempotent] as const,
   request: {
     params: IdParamSchema,
-    headers: z.object({ "idempotency-key": z.string().min(1).max(255) }),
+    headers: IdempotencyHeaders,
     body: { required: false, content: { "application/json": { schema: RetrySchema } } },
   },
   responses: {
@@ -135,9 +137,7 @@ const retryPayment = createRoute({
       ...AUTH_PROBLEMS,
       "forbidden",
       "not_found",
-      "idempotency_key_required",
-      "idempotency_key_reused",
-      "idempotency_in_progress",
+      ...IDEMPOTENCY_PROBLEMS,
       "card_required",
       "payment_not_retryable",
     ),

@@ -6,6 +6,8 @@ import {
   AUTH_PROBLEMS,
   BODY_PROBLEMS,
   createRouter,
+  IDEMPOTENCY_PROBLEMS,
+  IdempotencyHeaders,
   jsonBody,
   jsonContent,
   problemResponses,
@@ -114,7 +116,7 @@ const createTopup = createRoute({
   middleware: [requireAuth, requireRole("driver"), idempotent] as const,
   request: {
     ...jsonBody(TopupSchema),
-    headers: z.object({ "idempotency-key": z.string().min(1).max(255) }),
+    headers: IdempotencyHeaders,
   },
   responses: {
     201: jsonContent(PaymentSchema, "The top-up payment and its charge"),
@@ -122,9 +124,7 @@ const createTopup = createRoute({
       ...BODY_PROBLEMS,
       ...AUTH_PROBLEMS,
       "forbidden",
-      "idempotency_key_required",
-      "idempotency_key_reused",
-      "idempotency_in_progress",
+      ...IDEMPOTENCY_PROBLEMS,
       "topup_amount_out_of_range",
       "payment_provider_unavailable",
     ),

@@ -7,6 +7,8 @@ import {
   AUTH_PROBLEMS,
   BODY_PROBLEMS,
   createRouter,
+  IDEMPOTENCY_PROBLEMS,
+  IdempotencyHeaders,
   jsonBody,
   jsonContent,
   problemResponses,
@@ -63,7 +65,7 @@ const createPayout = createRoute({
   middleware: [requireAuth, requireRole("driver"), idempotent] as const,
   request: {
     ...jsonBody(CreatePayoutSchema),
-    headers: z.object({ "idempotency-key": z.string().min(1).max(255) }),
+    headers: IdempotencyHeaders,
   },
   responses: {
     202: jsonContent(PayoutSchema, "The payout"),
@@ -71,9 +73,7 @@ const createPayout = createRoute({
       ...BODY_PROBLEMS,
       ...AUTH_PROBLEMS,
       "forbidden",
-      "idempotency_key_required",
-      "idempotency_key_reused",
-      "idempotency_in_progress",
+      ...IDEMPOTENCY_PROBLEMS,
       "invalid_pix_key",
       "payout_below_minimum",
       "insufficient_funds",

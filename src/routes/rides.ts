@@ -8,6 +8,8 @@ import {
   AUTH_PROBLEMS,
   BODY_PROBLEMS,
   createRouter,
+  IDEMPOTENCY_PROBLEMS,
+  IdempotencyHeaders,
   jsonBody,
   jsonContent,
   problemResponses,
@@ -103,7 +105,7 @@ const createRide = createRoute({
   middleware: [requireAuth, requireRole("passenger"), idempotent] as const,
   request: {
     ...jsonBody(CreateRideSchema),
-    headers: z.object({ "idempotency-key": z.string().min(1).max(255) }),
+    headers: IdempotencyHeaders,
   },
   responses: {
     201: jsonContent(RideSchema, "The requested ride"),
@@ -111,9 +113,7 @@ const createRide = createRoute({
       ...BODY_PROBLEMS,
       ...AUTH_PROBLEMS,
       "forbidden",
-      "idempotency_key_required",
-      "idempotency_key_reused",
-      "idempotency_in_progress",
+      ...IDEMPOTENCY_PROBLEMS,
       "passenger_has_active_ride",
       "outside_service_area",
       "category_not_offered",

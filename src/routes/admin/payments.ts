@@ -6,6 +6,8 @@ import {
   AUTH_PROBLEMS,
   BODY_PROBLEMS,
   createRouter,
+  IDEMPOTENCY_PROBLEMS,
+  IdempotencyHeaders,
   jsonBody,
   jsonContent,
   problemResponses,
@@ -77,7 +79,7 @@ const refund = createRoute({
     params: z.object({
       id: z.string().min(1).max(64).openapi({ example: "pay_01JD8Y3M0S3Q4VQK6E9Q1T2B5C" }),
     }),
-    headers: z.object({ "idempotency-key": z.string().min(1).max(255) }),
+    headers: IdempotencyHeaders,
     ...jsonBody(CreateRefundSchema),
   },
   responses: {
@@ -87,9 +89,7 @@ const refund = createRoute({
       ...AUTH_PROBLEMS,
       "forbidden",
       "not_found",
-      "idempotency_key_required",
-      "idempotency_key_reused",
-      "idempotency_in_progress",
+      ...IDEMPOTENCY_PROBLEMS,
       "payment_not_refundable",
       "refund_exceeds_paid",
     ),
