@@ -5,8 +5,8 @@ import {
   waitOnExecutionContext,
 } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
+import { createServiceContext } from "../src/composition";
 import worker from "../src/index";
-import { createServiceContext } from "../src/lib/context";
 import { QUEUES } from "../src/queues/messages";
 import { BASE, unique } from "./helpers";
 

@@ -1,11 +1,12 @@
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
+import { createServiceContext } from "../src/composition";
 import { rides } from "../src/db/schema";
-import { createServiceContext, type ServiceContext } from "../src/lib/context";
-import { driverAccount, platformAccount, post } from "../src/services/ledger";
-import { checkLedger, type LedgerCheckOptions, type LedgerCheckReport } from "../src/services/ledger-check";
-import { getSettlementConfig } from "../src/services/settlement-config";
-import { scheduleSettlementStatement } from "../src/services/settlements";
+import type { ServiceContext } from "../src/services/context";
+import { checkLedger, type LedgerCheckOptions, type LedgerCheckReport } from "../src/services/ledger/check";
+import { driverAccount, platformAccount, post } from "../src/services/ledger/postings";
+import { getSettlementConfig } from "../src/services/settlements/config";
+import { scheduleSettlementStatement } from "../src/services/settlements/settlements";
 import { unique } from "./helpers";
 
 /**

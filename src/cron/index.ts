@@ -1,5 +1,5 @@
-import { createServiceContext } from "../lib/context";
-import { expireStaleCharges } from "../services/payments";
+import { createServiceContext } from "../composition";
+import { expireStaleCharges } from "../services/payments/pix";
 import { runNightly } from "./nightly";
 
 /** Cron expressions as in wrangler.toml (UTC): 03:00 UTC is midnight in São Paulo. */

@@ -1,10 +1,10 @@
 import * as Sentry from "@sentry/cloudflare";
 import { businessDateOf } from "../lib/business-days";
-import type { ServiceContext } from "../lib/context";
 import { describeError } from "../queues/retry";
 import { type EnqueueResult, enqueueDueSettlements } from "../queues/settlements";
-import { checkLedger, type LedgerCheckReport } from "../services/ledger-check";
-import { type ClearingKind, type SweepOutcome, sweepClearing } from "../services/settlements";
+import type { ServiceContext } from "../services/context";
+import { checkLedger, type LedgerCheckReport } from "../services/ledger/check";
+import { type ClearingKind, type SweepOutcome, sweepClearing } from "../services/settlements/settlements";
 
 export interface NightlyReport {
   /** The São Paulo date that began at the scheduled time: what is due on it gets released. */

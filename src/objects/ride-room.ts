@@ -1,7 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
-import { createServiceContext, type ServiceContext } from "../lib/context";
+import { createServiceContext } from "../composition";
 import type { ProblemCode } from "../lib/problem";
-import { decide, isTerminal, type RideAction, type RideRow } from "../services/ride-state";
+import type { ServiceContext } from "../services/context";
 import {
   insertRide,
   offerToNearbyDrivers,
@@ -9,7 +9,8 @@ import {
   persistTransition,
   rideFromDatabase,
   rideView,
-} from "../services/rides";
+} from "../services/rides/rides";
+import { decide, isTerminal, type RideAction, type RideRow } from "../services/rides/state";
 import {
   CLOSE_CODES,
   type ClientFrame,

@@ -1,7 +1,7 @@
 import { z } from "zod";
 import { deadLetters } from "../db/schema";
-import type { ServiceContext } from "../lib/context";
 import { newId } from "../lib/ids";
+import type { ServiceContext } from "../services/context";
 import { describeError, retryDelaySeconds } from "./retry";
 
 /** A message body as text for a person to read: JSON when it can be, else its string form. */

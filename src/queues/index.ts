@@ -1,4 +1,4 @@
-import { createServiceContext } from "../lib/context";
+import { createServiceContext } from "../composition";
 import { handleDeadLetterBatch, recordDeadLetter } from "./dead-letters";
 import { QUEUES } from "./messages";
 import { handlePaymentsBatch } from "./payments";

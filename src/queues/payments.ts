@@ -1,6 +1,6 @@
 import * as Sentry from "@sentry/cloudflare";
-import type { ServiceContext } from "../lib/context";
-import { processWebhookEvent } from "../services/efi-webhook-processing";
+import type { ServiceContext } from "../services/context";
+import { processWebhookEvent } from "../services/webhooks/process";
 import { parseOrDeadLetter } from "./dead-letters";
 import { PaymentsQueueMessage } from "./messages";
 import { describeError, retryDelaySeconds } from "./retry";

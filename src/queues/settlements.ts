@@ -1,6 +1,6 @@
 import * as Sentry from "@sentry/cloudflare";
-import type { ServiceContext } from "../lib/context";
-import { dueSettlementIds, releaseSettlements } from "../services/settlements";
+import type { ServiceContext } from "../services/context";
+import { dueSettlementIds, releaseSettlements } from "../services/settlements/settlements";
 import { parseOrDeadLetter } from "./dead-letters";
 import { SETTLEMENT_PAGE_SIZE, SettlementsQueueMessage } from "./messages";
 import { describeError, retryDelaySeconds } from "./retry";

@@ -1,6 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { requireAuth } from "../lib/auth";
-import { isValidCpf, normalizeCpf } from "../lib/documents";
+import { requireAuth } from "../http/auth";
 import {
   AUTH_PROBLEMS,
   BODY_PROBLEMS,
@@ -8,8 +7,9 @@ import {
   jsonBody,
   jsonContent,
   problemResponses,
-} from "../lib/router";
-import * as auth from "../services/auth";
+} from "../http/router";
+import { isValidCpf, normalizeCpf } from "../lib/documents";
+import * as auth from "../services/auth/accounts";
 import { SessionSchema, UserSchema } from "./schemas";
 
 // Trimmed before the format check (z.email() alone refuses surrounding spaces); the service

@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { PAYMENT_METHODS } from "../db/schema";
-import { requireAuth, requireRole } from "../lib/auth";
+import { requireAuth, requireRole } from "../http/auth";
 import {
   AUTH_PROBLEMS,
   BODY_PROBLEMS,
@@ -8,8 +8,8 @@ import {
   jsonBody,
   jsonContent,
   problemResponses,
-} from "../lib/router";
-import * as drivers from "../services/drivers";
+} from "../http/router";
+import * as drivers from "../services/drivers/drivers";
 import { CategorySchema, LatLngSchema } from "./schemas";
 
 // ---------------------------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { sql } from "drizzle-orm";
-import { createRouter } from "../lib/router";
+import { createRouter } from "../http/router";
 
 const HealthSchema = z
   .object({

@@ -1,8 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { PAYMENT_STATUSES } from "../db/schema";
-import { requireAuth, requireRole } from "../lib/auth";
-import { idempotent } from "../lib/idempotency";
-import { PageQuerySchema } from "../lib/pagination";
+import { requireAuth, requireRole } from "../http/auth";
+import { idempotent } from "../http/idempotency";
 import {
   AUTH_PROBLEMS,
   BODY_PROBLEMS,
@@ -12,8 +11,9 @@ import {
   jsonBody,
   jsonContent,
   problemResponses,
-} from "../lib/router";
-import * as cards from "../services/card-payments";
+} from "../http/router";
+import { PageQuerySchema } from "../lib/pagination";
+import * as cards from "../services/payments/cards";
 import { IdParamSchema } from "./schemas";
 
 // Cards on file and the retry of a refused card payment. The payment token never leaves the

@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { PAYMENT_STATUSES } from "../db/schema";
-import { requireAuth, requireRole } from "../lib/auth";
-import { idempotent } from "../lib/idempotency";
+import { requireAuth, requireRole } from "../http/auth";
+import { idempotent } from "../http/idempotency";
 import {
   AUTH_PROBLEMS,
   BODY_PROBLEMS,
@@ -11,8 +11,8 @@ import {
   jsonBody,
   jsonContent,
   problemResponses,
-} from "../lib/router";
-import * as payments from "../services/payments";
+} from "../http/router";
+import * as payments from "../services/payments/pix";
 import { IdParamSchema } from "./schemas";
 
 const nullableString = z.string().nullable();

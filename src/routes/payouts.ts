@@ -1,8 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { PAYOUT_STATUSES } from "../db/schema";
-import { requireAuth, requireRole } from "../lib/auth";
-import { idempotent } from "../lib/idempotency";
-import { PageQuerySchema } from "../lib/pagination";
+import { requireAuth, requireRole } from "../http/auth";
+import { idempotent } from "../http/idempotency";
 import {
   AUTH_PROBLEMS,
   BODY_PROBLEMS,
@@ -12,9 +11,10 @@ import {
   jsonBody,
   jsonContent,
   problemResponses,
-} from "../lib/router";
-import * as payouts from "../services/payouts";
-import { PIX_KEY_TYPES } from "../services/pix-keys";
+} from "../http/router";
+import { PageQuerySchema } from "../lib/pagination";
+import * as payouts from "../services/payouts/payouts";
+import { PIX_KEY_TYPES } from "../services/payouts/pix-keys";
 
 export const PayoutSchema = z
   .object({

@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { requireAuth, requireRole } from "../lib/auth";
+import { requireAuth, requireRole } from "../http/auth";
 import {
   AUTH_PROBLEMS,
   BODY_PROBLEMS,
@@ -7,8 +7,8 @@ import {
   jsonBody,
   jsonContent,
   problemResponses,
-} from "../lib/router";
-import { createQuote, QUOTE_MATCH_TOLERANCE_M } from "../services/pricing";
+} from "../http/router";
+import { createQuote, QUOTE_MATCH_TOLERANCE_M } from "../services/pricing/fares";
 import { CategorySchema, distinctTripPoints, LatLngSchema, MIN_TRIP_DISTANCE_M } from "./schemas";
 
 const QuoteRequestSchema = z

@@ -1,11 +1,12 @@
 import { eq } from "drizzle-orm";
 import type { Context } from "hono";
 import { rides } from "../db/schema";
-import { authenticate } from "../lib/auth";
-import type { AppEnv, AuthUser } from "../lib/context";
+import type { AppEnv } from "../http/env";
+import { createRouter } from "../http/router";
 import { ApiError } from "../lib/problem";
-import { createRouter } from "../lib/router";
 import { CLOSE_CODES, IDENTITY_HEADERS } from "../objects/protocol";
+import { authenticate } from "../services/auth/authenticate";
+import type { AuthUser } from "../services/context";
 
 /**
  * WebSocket upgrades, forwarded to the Durable Object that holds the sockets. Plain routes (not

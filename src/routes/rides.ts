@@ -1,9 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { PAYMENT_METHODS, RIDE_STATUSES } from "../db/schema";
-import { requireAuth, requireRole } from "../lib/auth";
-import { idempotent } from "../lib/idempotency";
-import { PageQuerySchema } from "../lib/pagination";
-import type { ProblemCode } from "../lib/problem";
+import { requireAuth, requireRole } from "../http/auth";
+import { idempotent } from "../http/idempotency";
 import {
   AUTH_PROBLEMS,
   BODY_PROBLEMS,
@@ -13,8 +11,10 @@ import {
   jsonBody,
   jsonContent,
   problemResponses,
-} from "../lib/router";
-import * as rides from "../services/rides";
+} from "../http/router";
+import { PageQuerySchema } from "../lib/pagination";
+import type { ProblemCode } from "../lib/problem";
+import * as rides from "../services/rides/rides";
 import { CategorySchema, distinctTripPoints, IdParamSchema, LatLngSchema } from "./schemas";
 
 const nullableString = z.string().nullable();

@@ -1,8 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { requireAuth, requireRole } from "../lib/auth";
+import { requireAuth, requireRole } from "../http/auth";
+import { AUTH_PROBLEMS, createRouter, jsonContent, problemResponses } from "../http/router";
 import { PageQuerySchema } from "../lib/pagination";
-import { AUTH_PROBLEMS, createRouter, jsonContent, problemResponses } from "../lib/router";
-import { statementOf, WALLET_ACCOUNTS, walletOf } from "../services/wallet";
+import { statementOf, WALLET_ACCOUNTS, walletOf } from "../services/ledger/wallet";
 
 const WalletSchema = z
   .object({

@@ -1,11 +1,11 @@
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
+import { createServiceContext } from "../../src/composition";
 import worker from "../../src/index";
 import { EfiPayoutRail } from "../../src/integrations/efi/payout-rail";
-import { createServiceContext } from "../../src/lib/context";
-import { balanceOf, driverAccount } from "../../src/services/ledger";
-import { requestPayout } from "../../src/services/payouts";
+import { balanceOf, driverAccount } from "../../src/services/ledger/postings";
+import { requestPayout } from "../../src/services/payouts/payouts";
 import { sandboxControl } from "../efi-network";
 import { registerWebhook } from "../efi-webhook-helpers";
 import { call } from "../helpers";

@@ -3,7 +3,7 @@ import ngeohash from "ngeohash";
 import { describe, expect, it } from "vitest";
 import { createDb } from "../../src/db/client";
 import { cellOf, cellsWithin, haversineMeters, type LatLng } from "../../src/lib/geo";
-import { availableRidesQuery, LOCATION_WRITE_INTERVAL_MS } from "../../src/services/drivers";
+import { availableRidesQuery, LOCATION_WRITE_INTERVAL_MS } from "../../src/services/drivers/drivers";
 import { call, expectProblem, registerUser, type TestUser, unique } from "../helpers";
 
 // Paulista avenue; every position in these tests is an offset from the centre of its cell, so

@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { createServiceContext } from "../../src/lib/context";
+import { createServiceContext } from "../../src/composition";
 import { sandboxControl } from "../efi-network";
 
 describe("the platform's Efí client in tests", () => {

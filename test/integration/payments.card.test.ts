@@ -1,16 +1,17 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { createServiceContext } from "../../src/composition";
 import {
   type CardProvider,
   LOCAL_CARD_PENDING_TOKEN,
   LocalCardProvider,
 } from "../../src/integrations/card/provider";
 import { EfiError } from "../../src/integrations/efi/errors";
-import { createServiceContext, type ServiceContext } from "../../src/lib/context";
 import { encryptText } from "../../src/lib/crypto";
-import { addCard, chargeCardRide, retryCardPayment } from "../../src/services/card-payments";
-import { balanceOf, driverAccount, platformAccount } from "../../src/services/ledger";
-import { rideView } from "../../src/services/rides";
+import type { ServiceContext } from "../../src/services/context";
+import { balanceOf, driverAccount, platformAccount } from "../../src/services/ledger/postings";
+import { addCard, chargeCardRide, retryCardPayment } from "../../src/services/payments/cards";
+import { rideView } from "../../src/services/rides/rides";
 import { sandboxControl } from "../efi-network";
 import { call, expectProblem, registerUser, type TestUser, unique } from "../helpers";
 import { expectLedgerConsistent, insertCompletedRide, insertUser } from "../money-helpers";

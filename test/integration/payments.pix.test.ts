@@ -1,16 +1,16 @@
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { createServiceContext } from "../../src/composition";
 import { CRONS, handleScheduled } from "../../src/cron";
 import { txidOf } from "../../src/integrations/efi";
-import { createServiceContext } from "../../src/lib/context";
 import {
   expireStaleCharges,
   getRidePayment,
   paymentIdOfTxid,
   startRidePayment,
-} from "../../src/services/payments";
-import { getRide } from "../../src/services/rides";
+} from "../../src/services/payments/pix";
+import { getRide } from "../../src/services/rides/rides";
 import { call, expectProblem, registerUser, type TestUser } from "../helpers";
 import {
   breakChargeCreation,

@@ -1,10 +1,11 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { createServiceContext, type ServiceContext } from "../../src/lib/context";
+import { createServiceContext } from "../../src/composition";
 import type { LatLng } from "../../src/lib/geo";
 import { ApiError } from "../../src/lib/problem";
-import { computeFare, createQuote, finalFare, priceRide, ruleById } from "../../src/services/pricing";
-import { greatCircleRouting, type RoutingProvider } from "../../src/services/routing";
+import type { ServiceContext } from "../../src/services/context";
+import { computeFare, createQuote, finalFare, priceRide, ruleById } from "../../src/services/pricing/fares";
+import { greatCircleRouting, type RoutingProvider } from "../../src/services/pricing/routing";
 import { call, expectProblem, registerUser, unique } from "../helpers";
 
 const PRACA_DA_SE: LatLng = { lat: -23.5503, lng: -46.634 };

@@ -1,11 +1,13 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { createServiceContext } from "../../src/composition";
 import { payments } from "../../src/db/schema";
 import type { CardProvider } from "../../src/integrations/card/provider";
 import { EfiError } from "../../src/integrations/efi";
-import { createServiceContext, type ServiceContext } from "../../src/lib/context";
 import { newId } from "../../src/lib/ids";
-import { balanceOf, driverAccount, platformAccount } from "../../src/services/ledger";
+import type { ServiceContext } from "../../src/services/context";
+import { balanceOf, driverAccount, platformAccount } from "../../src/services/ledger/postings";
+import { recordCreditTopup, recordRidePayment } from "../../src/services/ledger/ride-postings";
 import {
   applyRefundOutcome,
   driverShareOf,
@@ -14,8 +16,7 @@ import {
   reconcileRefund,
   refundIdOf,
   requestRefund,
-} from "../../src/services/refunds";
-import { recordCreditTopup, recordRidePayment } from "../../src/services/ride-payments";
+} from "../../src/services/refunds/refunds";
 import { sandboxControl } from "../efi-network";
 import { call, createStaff, expectProblem, registerUser, unique } from "../helpers";
 import { expectLedgerConsistent, insertCompletedRide, insertUser } from "../money-helpers";
@@ -305,7 +306,7 @@ describe("POST /v1/admin/payments/{id}/refund: a full refund", () => {
     const released = await env.DB.prepare("SELECT id FROM settlements WHERE ride_id = ?")
       .bind(payment.rideId)
       .first<string>("id");
-    const { releaseSettlement } = await import("../../src/services/settlements");
+    const { releaseSettlement } = await import("../../src/services/settlements/settlements");
     expect(await releaseSettlement(ctx(), released ?? "", "2100-01-01")).toMatchObject({
       status: "released",
     });

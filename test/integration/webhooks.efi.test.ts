@@ -2,8 +2,8 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { createApp } from "../../src/app";
-import { createServiceContext } from "../../src/lib/context";
-import { balanceOf, driverAccount, platformAccount } from "../../src/services/ledger";
+import { createServiceContext } from "../../src/composition";
+import { balanceOf, driverAccount, platformAccount } from "../../src/services/ledger/postings";
 import { sandboxControl } from "../efi-network";
 import {
   fakeE2eId,

@@ -2,12 +2,12 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
+import { createServiceContext } from "../../src/composition";
 import { rides } from "../../src/db/schema";
-import { createServiceContext } from "../../src/lib/context";
-import { balanceOf, driverAccount, platformAccount, post } from "../../src/services/ledger";
-import { driverCreditStanding, recordCreditTopup } from "../../src/services/ride-payments";
-import { decide } from "../../src/services/ride-state";
-import { persistTransition } from "../../src/services/rides";
+import { balanceOf, driverAccount, platformAccount, post } from "../../src/services/ledger/postings";
+import { driverCreditStanding, recordCreditTopup } from "../../src/services/ledger/ride-postings";
+import { persistTransition } from "../../src/services/rides/rides";
+import { decide } from "../../src/services/rides/state";
 import { expectProblem, registerUser, type TestUser, unique } from "../helpers";
 import {
   expectRideConsistent,

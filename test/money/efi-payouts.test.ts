@@ -1,10 +1,11 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { createServiceContext } from "../../src/composition";
 import { type EfiClient, EfiError, efiWebhookUrl, idEnvioOf } from "../../src/integrations/efi";
 import { EfiPayoutRail, pixSendOutcome } from "../../src/integrations/efi/payout-rail";
-import { createServiceContext, type ServiceContext } from "../../src/lib/context";
-import { balanceOf, driverAccount, platformAccount, post } from "../../src/services/ledger";
-import { completePayout, requestPayout } from "../../src/services/payouts";
+import type { ServiceContext } from "../../src/services/context";
+import { balanceOf, driverAccount, platformAccount, post } from "../../src/services/ledger/postings";
+import { completePayout, requestPayout } from "../../src/services/payouts/payouts";
 import { sandboxControl } from "../efi-network";
 import { unique } from "../helpers";
 import { expectLedgerConsistent, insertUser } from "../money-helpers";

@@ -1,9 +1,10 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it } from "vitest";
+import { createServiceContext } from "../../src/composition";
 import { createDb } from "../../src/db/client";
 import { LocalPayoutRail } from "../../src/integrations/payout-rail";
-import { createServiceContext } from "../../src/lib/context";
 import { ApiError } from "../../src/lib/problem";
+import { checkLedger, type LedgerInvariant } from "../../src/services/ledger/check";
 import {
   accountId,
   balanceOf,
@@ -11,12 +12,15 @@ import {
   type Posting,
   platformAccount,
   post,
-} from "../../src/services/ledger";
-import { checkLedger, type LedgerInvariant } from "../../src/services/ledger-check";
-import { requestPayout } from "../../src/services/payouts";
-import { recordCreditTopup, recordRidePayment, transitionStatements } from "../../src/services/ride-payments";
-import { getSettlementConfig } from "../../src/services/settlement-config";
-import { releaseSettlement } from "../../src/services/settlements";
+} from "../../src/services/ledger/postings";
+import {
+  recordCreditTopup,
+  recordRidePayment,
+  transitionStatements,
+} from "../../src/services/ledger/ride-postings";
+import { requestPayout } from "../../src/services/payouts/payouts";
+import { getSettlementConfig } from "../../src/services/settlements/config";
+import { releaseSettlement } from "../../src/services/settlements/settlements";
 import { call, createStaff, expectProblem, registerUser, unique } from "../helpers";
 import { expectLedgerConsistent, insertCompletedRide, insertUser } from "../money-helpers";
 

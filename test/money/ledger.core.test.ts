@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { createServiceContext } from "../../src/lib/context";
+import { createServiceContext } from "../../src/composition";
 import { ApiError } from "../../src/lib/problem";
 import {
   balanceAt,
@@ -10,7 +10,7 @@ import {
   platformAccount,
   post,
   reverse,
-} from "../../src/services/ledger";
+} from "../../src/services/ledger/postings";
 import { unique } from "../helpers";
 
 const ctx = () => createServiceContext(env);

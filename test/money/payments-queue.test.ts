@@ -1,16 +1,17 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
+import { createServiceContext } from "../../src/composition";
 import { txidOf } from "../../src/integrations/efi";
 import { EfiPayoutRail } from "../../src/integrations/efi/payout-rail";
-import { createServiceContext, type ServiceContext } from "../../src/lib/context";
 import { newId } from "../../src/lib/ids";
 import { QUEUES } from "../../src/queues/messages";
 import { retryDelaySeconds } from "../../src/queues/retry";
-import { CONFIRM_ATTEMPTS } from "../../src/services/efi-webhook-processing";
-import { ingestEfiNotification } from "../../src/services/efi-webhooks";
-import { balanceOf, driverAccount, platformAccount, post } from "../../src/services/ledger";
-import { completePayout, requestPayout } from "../../src/services/payouts";
-import { requestRefund } from "../../src/services/refunds";
+import type { ServiceContext } from "../../src/services/context";
+import { balanceOf, driverAccount, platformAccount, post } from "../../src/services/ledger/postings";
+import { completePayout, requestPayout } from "../../src/services/payouts/payouts";
+import { requestRefund } from "../../src/services/refunds/refunds";
+import { ingestEfiNotification } from "../../src/services/webhooks/ingest";
+import { CONFIRM_ATTEMPTS } from "../../src/services/webhooks/process";
 import { EFI_SANDBOX_HOST, sandboxControl } from "../efi-network";
 import {
   deliverToQueue,

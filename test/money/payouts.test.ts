@@ -1,9 +1,10 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
+import { createServiceContext } from "../../src/composition";
 import type { PayoutRail } from "../../src/integrations/payout-rail";
-import { createServiceContext, type ServiceContext } from "../../src/lib/context";
-import { balanceOf, driverAccount, platformAccount, post } from "../../src/services/ledger";
-import { completePayout, requestPayout } from "../../src/services/payouts";
+import type { ServiceContext } from "../../src/services/context";
+import { balanceOf, driverAccount, platformAccount, post } from "../../src/services/ledger/postings";
+import { completePayout, requestPayout } from "../../src/services/payouts/payouts";
 import { call, createStaff, expectProblem, registerUser, type TestUser, unique } from "../helpers";
 
 const ctx = (overrides: Partial<ServiceContext> = {}): ServiceContext => ({

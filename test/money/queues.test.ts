@@ -8,14 +8,15 @@ import {
 } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
+import { createServiceContext } from "../../src/composition";
 import { handleScheduled } from "../../src/cron";
 import { runNightly } from "../../src/cron/nightly";
 import worker from "../../src/index";
-import { createServiceContext, type ServiceContext } from "../../src/lib/context";
 import { SETTLEMENT_PAGE_SIZE, type SettlementsQueueMessage } from "../../src/queues/messages";
 import { retryDelaySeconds } from "../../src/queues/retry";
 import { enqueueDueSettlements, handleSettlementsBatch } from "../../src/queues/settlements";
-import { balanceOf, driverAccount, platformAccount, post } from "../../src/services/ledger";
+import type { ServiceContext } from "../../src/services/context";
+import { balanceOf, driverAccount, platformAccount, post } from "../../src/services/ledger/postings";
 import { unique } from "../helpers";
 import { expectLedgerConsistent, insertUser, postPaidRide } from "../money-helpers";
 

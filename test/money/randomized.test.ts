@@ -1,9 +1,11 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { createServiceContext } from "../../src/composition";
 import type { PayoutOutcome, PayoutRail } from "../../src/integrations/payout-rail";
 import { addBusinessDays, businessDateOf, startOfBusinessDate } from "../../src/lib/business-days";
-import { createServiceContext, type ServiceContext } from "../../src/lib/context";
 import { ApiError } from "../../src/lib/problem";
+import type { ServiceContext } from "../../src/services/context";
+import { checkLedger } from "../../src/services/ledger/check";
 import {
   type AccountRef,
   accountId,
@@ -12,16 +14,15 @@ import {
   platformAccount,
   post,
   reverse,
-} from "../../src/services/ledger";
-import { checkLedger } from "../../src/services/ledger-check";
-import { completePayout, requestPayout } from "../../src/services/payouts";
+} from "../../src/services/ledger/postings";
 import {
   isDivergedTransitionError,
   recordCreditTopup,
   recordRidePayment,
   transitionStatements,
-} from "../../src/services/ride-payments";
-import { getSettlementConfig } from "../../src/services/settlement-config";
+} from "../../src/services/ledger/ride-postings";
+import { completePayout, requestPayout } from "../../src/services/payouts/payouts";
+import { getSettlementConfig } from "../../src/services/settlements/config";
 import {
   CLEARING_SWEEPS,
   type ClearingKind,
@@ -29,7 +30,7 @@ import {
   releaseSettlement,
   releaseSettlements,
   sweepClearing,
-} from "../../src/services/settlements";
+} from "../../src/services/settlements/settlements";
 import { expectLedgerConsistent, insertCompletedRides, insertUser } from "../money-helpers";
 
 // A seeded random walk through the money services, checked against a model kept here.

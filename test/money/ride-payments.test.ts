@@ -1,15 +1,21 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { createServiceContext } from "../../src/lib/context";
+import { createServiceContext } from "../../src/composition";
 import { ApiError } from "../../src/lib/problem";
-import { accountId, balancesOf, driverAccount, platformAccount, post } from "../../src/services/ledger";
+import {
+  accountId,
+  balancesOf,
+  driverAccount,
+  platformAccount,
+  post,
+} from "../../src/services/ledger/postings";
 import {
   RideAlreadyPaidError,
   type RidePayment,
   recordCreditTopup,
   recordRidePayment,
-} from "../../src/services/ride-payments";
+} from "../../src/services/ledger/ride-postings";
 import { registerUser, unique } from "../helpers";
 import { insertCompletedRide, insertUser } from "../money-helpers";
 import { onlineDriver, postRide, requestedRide, rideRow } from "../ride-helpers";

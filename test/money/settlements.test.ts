@@ -1,8 +1,15 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { createServiceContext, type ServiceContext } from "../../src/lib/context";
+import { createServiceContext } from "../../src/composition";
 import { ApiError } from "../../src/lib/problem";
-import { balanceAt, balanceOf, driverAccount, platformAccount, post } from "../../src/services/ledger";
+import type { ServiceContext } from "../../src/services/context";
+import {
+  balanceAt,
+  balanceOf,
+  driverAccount,
+  platformAccount,
+  post,
+} from "../../src/services/ledger/postings";
 import {
   CARD_CLEARING_WINDOW_DAYS,
   clearingCutoff,
@@ -14,7 +21,7 @@ import {
   releaseSettlements,
   sweepClearing,
   sweepKey,
-} from "../../src/services/settlements";
+} from "../../src/services/settlements/settlements";
 import { unique } from "../helpers";
 import { expectLedgerConsistent, insertUser, postPaidRide } from "../money-helpers";
 

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { createServiceContext } from "../../src/lib/context";
-import { type AccountRef, driverAccount, platformAccount, post } from "../../src/services/ledger";
+import { createServiceContext } from "../../src/composition";
+import { type AccountRef, driverAccount, platformAccount, post } from "../../src/services/ledger/postings";
 import { call, expectProblem, registerUser, unique } from "../helpers";
 
 const ctx = () => createServiceContext(env);

@@ -1,8 +1,12 @@
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { createServiceContext } from "../../src/lib/context";
-import { type CommissionTerms, currentCommissionRule, splitFare } from "../../src/services/commission";
+import { createServiceContext } from "../../src/composition";
+import {
+  type CommissionTerms,
+  currentCommissionRule,
+  splitFare,
+} from "../../src/services/pricing/commission";
 
 /** São Paulo as seeded by migrations/0004: pop 20 % with a R$ 1,00 minimum, comfort 25 %, R$ 1,50. */
 const POP: CommissionTerms = { rateBp: 2000, minCents: 100, maxCents: null };

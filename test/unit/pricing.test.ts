@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { computeFare, type FareRule } from "../../src/services/pricing";
+import { computeFare, type FareRule } from "../../src/services/pricing/fares";
 
 /** São Paulo `pop` as seeded by migrations/0002: R$ 5,00 + R$ 1,50/km + R$ 0,30/min, min R$ 8,00, fee R$ 1,00. */
 const POP: FareRule = {

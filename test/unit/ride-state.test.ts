@@ -7,7 +7,7 @@ import {
   type RideAction,
   type RideEventType,
   type RideRow,
-} from "../../src/services/ride-state";
+} from "../../src/services/rides/state";
 
 const NOW = new Date("2026-11-20T12:00:00.000Z");
 const AT = NOW.toISOString();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { haversineMeters } from "../../src/lib/geo";
-import { AVERAGE_URBAN_SPEED_KMH, greatCircleRouting, ROAD_FACTOR } from "../../src/services/routing";
+import { AVERAGE_URBAN_SPEED_KMH, greatCircleRouting, ROAD_FACTOR } from "../../src/services/pricing/routing";
 
 const PRACA_DA_SE = { lat: -23.5503, lng: -46.634 };
 const MASP_AV_PAULISTA = { lat: -23.5614, lng: -46.6559 };

@@ -1,9 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { requireAuth, requirePermission } from "../../lib/auth";
+import { requireAuth, requirePermission } from "../../http/auth";
+import { AUTH_PROBLEMS, createRouter, jsonContent, problemResponses } from "../../http/router";
 import { PageQuerySchema } from "../../lib/pagination";
-import { AUTH_PROBLEMS, createRouter, jsonContent, problemResponses } from "../../lib/router";
 import { WEBHOOK_EVENT_KINDS } from "../../queues/messages";
-import { listFlaggedWebhookEvents } from "../../services/efi-webhooks";
+import { listFlaggedWebhookEvents } from "../../services/webhooks/ingest";
 
 const FlaggedSchema = z
   .object({

@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { requireAuth, requirePermission } from "../../lib/auth";
-import { AUTH_PROBLEMS, createRouter, jsonContent, problemResponses } from "../../lib/router";
-import { checkLedger, LEDGER_INVARIANTS } from "../../services/ledger-check";
+import { requireAuth, requirePermission } from "../../http/auth";
+import { AUTH_PROBLEMS, createRouter, jsonContent, problemResponses } from "../../http/router";
+import { checkLedger, LEDGER_INVARIANTS } from "../../services/ledger/check";
 
 const LedgerCheckSchema = z
   .object({

@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { PAYMENT_STATUSES } from "../../db/schema";
-import { requireAuth, requirePermission } from "../../lib/auth";
-import { idempotent } from "../../lib/idempotency";
+import { requireAuth, requirePermission } from "../../http/auth";
+import { idempotent } from "../../http/idempotency";
 import {
   AUTH_PROBLEMS,
   BODY_PROBLEMS,
@@ -11,8 +11,8 @@ import {
   jsonBody,
   jsonContent,
   problemResponses,
-} from "../../lib/router";
-import { requestRefund } from "../../services/refunds";
+} from "../../http/router";
+import { requestRefund } from "../../services/refunds/refunds";
 
 const RefundSchema = z
   .object({

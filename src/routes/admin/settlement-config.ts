@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { requireAuth, requirePermission } from "../../lib/auth";
+import { requireAuth, requirePermission } from "../../http/auth";
 import {
   AUTH_PROBLEMS,
   BODY_PROBLEMS,
@@ -7,12 +7,12 @@ import {
   jsonBody,
   jsonContent,
   problemResponses,
-} from "../../lib/router";
+} from "../../http/router";
 import {
   getSettlementConfig,
   settlementConfigView,
   updateSettlementConfig,
-} from "../../services/settlement-config";
+} from "../../services/settlements/config";
 
 const SettlementConfigSchema = z
   .object({

@@ -1,8 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { requireAuth, requirePermission } from "../../lib/auth";
+import { requireAuth, requirePermission } from "../../http/auth";
+import { AUTH_PROBLEMS, createRouter, jsonContent, problemResponses } from "../../http/router";
 import { PageQuerySchema } from "../../lib/pagination";
-import { AUTH_PROBLEMS, createRouter, jsonContent, problemResponses } from "../../lib/router";
-import { listAuditLogs, setUserStatus } from "../../services/users";
+import { listAuditLogs, setUserStatus } from "../../services/users/status";
 import { IdParamSchema, UserSchema } from "../schemas";
 
 const statusRoute = (action: "block" | "unblock") =>

@@ -1,10 +1,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { bodyLimit } from "hono/body-limit";
-import type { AppEnv } from "../../lib/context";
+import type { AppEnv } from "../../http/env";
+import { createRouter, jsonContent, problemResponses } from "../../http/router";
 import { ApiError } from "../../lib/problem";
-import { createRouter, jsonContent, problemResponses } from "../../lib/router";
-import { ingestEfiNotification, verifyEfiSender } from "../../services/efi-webhooks";
+import { ingestEfiNotification, verifyEfiSender } from "../../services/webhooks/ingest";
 
 /** Efí's notifications are small; the same ceiling as the API's JSON bodies. */
 export const WEBHOOK_MAX_BODY_BYTES = 64 * 1024;

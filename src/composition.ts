@@ -1,0 +1,54 @@
+import { createDb } from "./db/client";
+import { LocalCardProvider } from "./integrations/card/provider";
+import { createEfiCardProvider, createEfiClient, type EfiFetch } from "./integrations/efi";
+import { EfiPayoutRail } from "./integrations/efi/payout-rail";
+import { LocalPayoutRail } from "./integrations/payout-rail";
+import { loadConfig } from "./lib/config";
+import { createLogger } from "./lib/logger";
+import type { ServiceContext } from "./services/context";
+import { greatCircleRouting } from "./services/pricing/routing";
+
+/** The composition root: the one place that picks real implementations for a context. */
+export function createServiceContext(env: Env, requestId: string = crypto.randomUUID()): ServiceContext {
+  const config = loadConfig(env);
+  const log = createLogger({ request_id: requestId });
+  const efiFetch = efiFetchOf(env);
+  const efiCredentials = {
+    clientId: config.EFI_CLIENT_ID,
+    clientSecret: config.EFI_CLIENT_SECRET,
+    fetch: efiFetch,
+    log,
+  };
+  const efi = createEfiClient({
+    ...efiCredentials,
+    baseUrl: config.EFI_PIX_BASE_URL,
+    pixKey: config.EFI_PIX_KEY,
+    timeoutMs: config.EFI_TIMEOUT_MS,
+    retry: { attempts: config.EFI_RETRY_ATTEMPTS, baseDelayMs: 200, maxDelayMs: 2000 },
+  });
+  return {
+    db: createDb(env.DB),
+    config,
+    now: () => new Date(),
+    log,
+    requestId,
+    routing: greatCircleRouting,
+    payoutRail: config.PAYOUT_RAIL === "local" ? new LocalPayoutRail(config.APP_ENV) : new EfiPayoutRail(efi),
+    efi,
+    cards: config.EFI_CARD_BASE_URL
+      ? createEfiCardProvider({ ...efiCredentials, baseUrl: config.EFI_CARD_BASE_URL })
+      : new LocalCardProvider(config.APP_ENV),
+    env,
+  };
+}
+
+/**
+ * Efí's API Pix demands a client certificate: in production through the `EFI_MTLS`
+ * mtls_certificates binding; locally, plain fetch against the sandbox. Called as a plain
+ * function: workerd's fetch refuses to be called as another object's method.
+ */
+function efiFetchOf(env: Env): EfiFetch {
+  const binding = (env as { EFI_MTLS?: Fetcher }).EFI_MTLS;
+  if (binding) return (input, init) => binding.fetch(input, init);
+  return (input, init) => fetch(input, init);
+}

@@ -1,0 +1,39 @@
+import type { Database } from "../db/client";
+import type { UserRole } from "../db/schema";
+import type { CardProvider } from "../integrations/card/provider";
+import type { EfiClient } from "../integrations/efi";
+import type { PayoutRail } from "../integrations/payout-rail";
+import type { Config } from "../lib/config";
+import type { Logger } from "../lib/logger";
+import type { RoutingProvider } from "./pricing/routing";
+
+/**
+ * What a service needs from the outside world. Built once per request by the context
+ * middleware (and by queue, cron and object entry points); tests build their own.
+ */
+export interface ServiceContext {
+  db: Database;
+  config: Config;
+  now: () => Date;
+  log: Logger;
+  requestId: string;
+  /** Trip distance and duration estimates; tests may swap in a fake. */
+  routing: RoutingProvider;
+  /**
+   * Sends payouts by Pix: Efí's Pix send, or the local rail when PAYOUT_RAIL = "local" (the test
+   * suite's default). Tests may swap in another.
+   */
+  payoutRail: PayoutRail;
+  /** Efí's API Pix: charges, QR codes, refunds, Pix sends. */
+  efi: EfiClient;
+  /** Card charges (Efí's card API, or the local provider when no card API is configured). */
+  cards: CardProvider;
+  /** Bindings: Durable Object namespaces and queue producers reach services through here. */
+  env: Env;
+}
+
+export interface AuthUser {
+  id: string;
+  role: UserRole;
+  sessionId: string;
+}

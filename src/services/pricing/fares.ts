@@ -1,0 +1,289 @@
+import { and, desc, eq, lte } from "drizzle-orm";
+import { pricingRules, quotes } from "../../db/schema";
+import { haversineMeters, type LatLng } from "../../lib/geo";
+import { newId } from "../../lib/ids";
+import { ApiError, type FieldError } from "../../lib/problem";
+import type { ServiceContext } from "../context";
+import { type City, findCity, resolveCity } from "./cities";
+import type { RouteEstimate } from "./routing";
+
+export type PricingRule = typeof pricingRules.$inferSelect;
+
+/** The parts of a rule the fare depends on. */
+export type FareRule = Pick<
+  PricingRule,
+  | "baseFareCents"
+  | "perKmCents"
+  | "perMinuteCents"
+  | "minimumFareCents"
+  | "bookingFeeCents"
+  | "surgeMultiplierBp"
+>;
+
+/** A trip's length: whole metres and whole seconds. */
+export interface TripMeasure {
+  distance_m: number;
+  duration_s: number;
+}
+
+/** 10000 basis points = a 1.0x surge multiplier. */
+export const SURGE_BP_ONE = 10_000;
+
+/** How far a ride's pickup or dropoff may be from its quote's and still keep the quoted price. */
+export const QUOTE_MATCH_TOLERANCE_M = 100;
+
+// Common denominator of the metered amount: per_km is per 1000 m, per_minute per 60 s, surge
+// per 10000 bp. 60 000 is a multiple of both 1000 and 60, so every term is a whole numerator.
+const PER_KM_SCALE = 60n; // 60 000 / 1000
+const PER_MINUTE_SCALE = 1_000n; // 60 000 / 60
+const BASE_SCALE = 60_000n;
+const DENOMINATOR = BASE_SCALE * BigInt(SURGE_BP_ONE); // 600 000 000
+
+/**
+ * The fare of a trip under a rule, in integer centavos. This is the contract:
+ *
+ *     metered = (base_fare + per_km × distance_m / 1000 + per_minute × duration_s / 60)
+ *               × surge_multiplier_bp / 10000
+ *     fare    = max(round_half_up(metered), minimum_fare) + booking_fee
+ *
+ * - Every input is a non-negative integer: centavos, metres, seconds, basis points.
+ * - `metered` is an exact fraction (BigInt numerator over the common denominator
+ *   60 000 × 10 000) and is rounded ONCE, at the end, half up to a whole centavo:
+ *   830.5 centavos → 831, 830.4999 → 830. Distance, duration and partial sums are never
+ *   rounded on their own, and no floating point touches the amount.
+ * - Surge multiplies the metered amount only. The minimum fare is a floor for the surged,
+ *   rounded metered amount. The booking fee is added after the floor: it is never surged and
+ *   never counts toward the minimum.
+ *
+ * The same function prices the quote (estimated distance and duration) and the final fare
+ * (the trip's reported distance and duration), so both follow one rule.
+ */
+export function computeFare(rule: FareRule, trip: TripMeasure): number {
+  const base = nonNegative("baseFareCents", rule.baseFareCents);
+  const perKm = nonNegative("perKmCents", rule.perKmCents);
+  const perMinute = nonNegative("perMinuteCents", rule.perMinuteCents);
+  const minimum = nonNegative("minimumFareCents", rule.minimumFareCents);
+  const bookingFee = nonNegative("bookingFeeCents", rule.bookingFeeCents);
+  const surgeBp = nonNegative("surgeMultiplierBp", rule.surgeMultiplierBp);
+  const distance = nonNegative("distance_m", trip.distance_m);
+  const duration = nonNegative("duration_s", trip.duration_s);
+
+  const numerator =
+    (base * BASE_SCALE + perKm * distance * PER_KM_SCALE + perMinute * duration * PER_MINUTE_SCALE) * surgeBp;
+  // Half up: add half the denominator, then floor (BigInt division truncates, and all is >= 0).
+  const metered = (numerator + DENOMINATOR / 2n) / DENOMINATOR;
+  const fare = (metered > minimum ? metered : minimum) + bookingFee;
+  if (fare > BigInt(Number.MAX_SAFE_INTEGER)) throw new RangeError("computeFare: fare is out of range");
+  return Number(fare);
+}
+
+function nonNegative(name: string, value: number): bigint {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new RangeError(`computeFare: ${name} must be a non-negative integer, got ${value}`);
+  }
+  return BigInt(value);
+}
+
+/**
+ * The rule in force for a city and category at a moment: the version with the latest
+ * `effective_from` not after `at` (ISO 8601 UTC strings compare correctly as text). A version
+ * dated in the future is ignored until its time comes.
+ */
+export async function currentRule(
+  ctx: ServiceContext,
+  cityId: string,
+  category: string,
+  at: Date,
+): Promise<PricingRule> {
+  const rule = await ctx.db
+    .select()
+    .from(pricingRules)
+    .where(
+      and(
+        eq(pricingRules.cityId, cityId),
+        eq(pricingRules.category, category),
+        lte(pricingRules.effectiveFrom, at.toISOString()),
+      ),
+    )
+    .orderBy(desc(pricingRules.effectiveFrom))
+    .limit(1)
+    .get();
+  if (!rule) {
+    throw new ApiError("category_not_offered", `The category "${category}" is not offered there`, {
+      errors: [{ path: "category", message: "not offered in this city" }],
+    });
+  }
+  return rule;
+}
+
+export async function ruleById(ctx: ServiceContext, id: string): Promise<PricingRule | undefined> {
+  return ctx.db.select().from(pricingRules).where(eq(pricingRules.id, id)).get();
+}
+
+export interface TripRequest {
+  pickup: LatLng;
+  dropoff: LatLng;
+  category: string;
+}
+
+/** The reply of POST /v1/rides/quote. */
+export interface QuoteView {
+  quote_id: string;
+  category: string;
+  estimated_fare_cents: number;
+  distance_m: number;
+  duration_s: number;
+  /** `surge_multiplier_bp / 10000`, e.g. 1.5; informative only, money uses the basis points. */
+  surge_multiplier: number;
+  expires_at: string;
+  currency: "BRL";
+}
+
+export interface PricedTrip {
+  city: City;
+  rule: PricingRule;
+  distance_m: number;
+  duration_s: number;
+  estimated_fare_cents: number;
+  quote_id: string | null;
+}
+
+/**
+ * Prices a trip now and stores the quote, valid for `QUOTE_TTL_SECONDS`. Pickup and dropoff
+ * must lie in the same service area.
+ */
+export async function createQuote(
+  ctx: ServiceContext,
+  passengerId: string,
+  trip: TripRequest,
+): Promise<QuoteView> {
+  const priced = await estimate(ctx, trip);
+  const now = ctx.now();
+  const id = newId("qte", now.getTime());
+  const expiresAt = new Date(now.getTime() + ctx.config.QUOTE_TTL_SECONDS * 1000).toISOString();
+  await ctx.db.insert(quotes).values({
+    id,
+    passengerId,
+    cityId: priced.city.id,
+    category: trip.category,
+    pricingRuleId: priced.rule.id,
+    pickupLat: trip.pickup.lat,
+    pickupLng: trip.pickup.lng,
+    dropoffLat: trip.dropoff.lat,
+    dropoffLng: trip.dropoff.lng,
+    distanceM: priced.distance_m,
+    durationS: priced.duration_s,
+    estimatedFareCents: priced.estimated_fare_cents,
+    surgeMultiplierBp: priced.rule.surgeMultiplierBp,
+    expiresAt,
+    createdAt: now.toISOString(),
+  });
+  return {
+    quote_id: id,
+    category: trip.category,
+    estimated_fare_cents: priced.estimated_fare_cents,
+    distance_m: priced.distance_m,
+    duration_s: priced.duration_s,
+    surge_multiplier: priced.rule.surgeMultiplierBp / SURGE_BP_ONE,
+    expires_at: expiresAt,
+    currency: "BRL",
+  };
+}
+
+/**
+ * The price of a ride being requested. With a `quote_id`, the quote must be the passenger's own
+ * (anyone else's answers `quote_not_found`, revealing nothing), unexpired (`quote_expired`) and
+ * for the same category with pickup and dropoff each within `QUOTE_MATCH_TOLERANCE_M` of the
+ * quoted ones (`quote_mismatch`); the ride then keeps the quoted price, distance, duration and
+ * rule, even if a newer pricing version took effect since. Without one, a fresh estimate.
+ */
+export async function priceRide(
+  ctx: ServiceContext,
+  passengerId: string,
+  trip: TripRequest & { quote_id?: string | null },
+): Promise<PricedTrip> {
+  if (!trip.quote_id) return { ...(await estimate(ctx, trip)), quote_id: null };
+
+  const quote = await ctx.db
+    .select()
+    .from(quotes)
+    .where(and(eq(quotes.id, trip.quote_id), eq(quotes.passengerId, passengerId)))
+    .get();
+  if (!quote) throw new ApiError("quote_not_found", "No such quote for this account");
+  if (ctx.now().getTime() >= Date.parse(quote.expiresAt)) {
+    throw new ApiError("quote_expired", `The quote expired at ${quote.expiresAt}; ask for a new one`);
+  }
+
+  const mismatches: FieldError[] = [];
+  if (quote.category !== trip.category) {
+    mismatches.push({ path: "category", message: `the quote is for "${quote.category}"` });
+  }
+  const far = `more than ${QUOTE_MATCH_TOLERANCE_M} m from the quoted one`;
+  if (
+    haversineMeters({ lat: quote.pickupLat, lng: quote.pickupLng }, trip.pickup) > QUOTE_MATCH_TOLERANCE_M
+  ) {
+    mismatches.push({ path: "pickup", message: far });
+  }
+  if (
+    haversineMeters({ lat: quote.dropoffLat, lng: quote.dropoffLng }, trip.dropoff) > QUOTE_MATCH_TOLERANCE_M
+  ) {
+    mismatches.push({ path: "dropoff", message: far });
+  }
+  if (mismatches.length > 0) {
+    const detail = `The quote was given for another trip: ${mismatches.map((m) => m.path).join(", ")} differ`;
+    throw new ApiError("quote_mismatch", detail, { errors: mismatches });
+  }
+
+  const [city, rule] = await Promise.all([
+    resolveCity(ctx, trip.pickup, "pickup"),
+    ruleById(ctx, quote.pricingRuleId),
+  ]);
+  if (city.id !== quote.cityId) {
+    throw new ApiError("quote_mismatch", "The quote was given in another service area", {
+      errors: [{ path: "pickup", message: "in another service area than the quote" }],
+    });
+  }
+  // Rules are never deleted while quotes point at them; a missing one is our bug, not the caller's.
+  if (!rule) throw new Error(`pricing rule ${quote.pricingRuleId} of quote ${quote.id} is missing`);
+  return {
+    city,
+    rule,
+    distance_m: quote.distanceM,
+    duration_s: quote.durationS,
+    estimated_fare_cents: quote.estimatedFareCents,
+    quote_id: quote.id,
+  };
+}
+
+/** The final fare of a ride from its reported distance and duration, under the ride's own rule. */
+export async function finalFare(ctx: ServiceContext, ruleId: string, trip: TripMeasure): Promise<number> {
+  const rule = await ruleById(ctx, ruleId);
+  if (!rule) throw new Error(`pricing rule ${ruleId} is missing`);
+  return computeFare(rule, trip);
+}
+
+/** Today's price of a trip: its city, the rule in force, the route estimate and the fare. */
+async function estimate(ctx: ServiceContext, trip: TripRequest): Promise<Omit<PricedTrip, "quote_id">> {
+  const [city, dropoffCity] = await Promise.all([
+    resolveCity(ctx, trip.pickup, "pickup"),
+    findCity(ctx, trip.dropoff),
+  ]);
+  if (dropoffCity?.id !== city.id) {
+    throw new ApiError("outside_service_area", `The dropoff must be inside the ${city.name} service area`, {
+      errors: [{ path: "dropoff", message: `outside the ${city.name} service area` }],
+    });
+  }
+  const rule = await currentRule(ctx, city.id, trip.category, ctx.now());
+  // Only once the trip is known to be offered: a real router may be a paid, slow call.
+  const route = await routeBetween(ctx, trip.pickup, trip.dropoff);
+  return { city, rule, ...route, estimated_fare_cents: computeFare(rule, route) };
+}
+
+/** Asks the configured router, and holds it to its contract of non-negative whole numbers. */
+async function routeBetween(ctx: ServiceContext, from: LatLng, to: LatLng): Promise<RouteEstimate> {
+  const { distance_m, duration_s } = await ctx.routing.route(from, to);
+  for (const value of [distance_m, duration_s]) {
+    if (!Number.isFinite(value) || value < 0) throw new Error(`routing provider returned ${value}`);
+  }
+  return { distance_m: Math.round(distance_m), duration_s: Math.round(duration_s) };
+}
