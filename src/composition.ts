@@ -5,6 +5,7 @@ import { EfiPayoutRail } from "./integrations/efi/payout-rail";
 import { LocalPayoutRail } from "./integrations/payout-rail";
 import { loadConfig } from "./lib/config";
 import { createLogger } from "./lib/logger";
+import { createPublisher } from "./objects/publisher";
 import type { ServiceContext } from "./services/context";
 import { greatCircleRouting } from "./services/pricing/routing";
 
@@ -26,10 +27,11 @@ export function createServiceContext(env: Env, requestId: string = crypto.random
     timeoutMs: config.EFI_TIMEOUT_MS,
     retry: { attempts: config.EFI_RETRY_ATTEMPTS, baseDelayMs: 200, maxDelayMs: 2000 },
   });
+  const now = () => new Date();
   return {
     db: createDb(env.DB),
     config,
-    now: () => new Date(),
+    now,
     log,
     requestId,
     routing: greatCircleRouting,
@@ -38,6 +40,7 @@ export function createServiceContext(env: Env, requestId: string = crypto.random
     cards: config.EFI_CARD_BASE_URL
       ? createEfiCardProvider({ ...efiCredentials, baseUrl: config.EFI_CARD_BASE_URL })
       : new LocalCardProvider(config.APP_ENV),
+    publish: createPublisher(env, log, now),
     env,
   };
 }

@@ -1,16 +1,5 @@
 import { z } from "zod";
 
-/** What every socket receives: DESIGN.md's wire shape. */
-export interface WireEvent {
-  type: string;
-  id: string;
-  /** Per ride on a ride socket; per user on `/v1/ws`. 0 for ephemeral events (driver.location). */
-  seq: number;
-  ride_id?: string;
-  data: unknown;
-  at: string;
-}
-
 /** Close codes for refused or broken sockets (4000–4999 is the application range). */
 export const CLOSE_CODES = {
   invalidFrame: 4400,

@@ -2,6 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import { createServiceContext } from "../composition";
 import type { ProblemCode } from "../lib/problem";
 import type { ServiceContext } from "../services/context";
+import type { WireEvent } from "../services/events/wire";
 import {
   insertRide,
   offerToNearbyDrivers,
@@ -19,7 +20,6 @@ import {
   IDENTITY_HEADERS,
   parseSince,
   type SocketIdentity,
-  type WireEvent,
 } from "./protocol";
 
 export type ActResult = { ok: true; ride: RideRow } | { ok: false; code: ProblemCode; detail: string };
@@ -262,13 +262,7 @@ export class RideRoom extends DurableObject<Env> {
       event.at,
     );
     this.broadcast(event);
-    this.ctx.waitUntil(
-      Promise.allSettled(
-        recipients.map((userId) =>
-          this.env.USER_CHANNEL.get(this.env.USER_CHANNEL.idFromName(userId)).deliver(userId, event),
-        ),
-      ),
-    );
+    this.ctx.waitUntil(this.context().publish(event, { users: recipients }));
   }
 
   private wire(row: RideRow, type: string, seq: number, data: unknown = rideView(row)): WireEvent {

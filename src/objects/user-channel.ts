@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
-import { eventId, IDENTITY_HEADERS, parseSince, type SocketIdentity, type WireEvent } from "./protocol";
+import type { WireEvent } from "../services/events/wire";
+import { eventId, IDENTITY_HEADERS, parseSince, type SocketIdentity } from "./protocol";
 
 /** How many past events a user can catch up on with `?since=`. */
 export const USER_CHANNEL_HISTORY = 200;

@@ -5,6 +5,7 @@ import type { AppEnv } from "../http/env";
 import { createRouter } from "../http/router";
 import { ApiError } from "../lib/problem";
 import { CLOSE_CODES, IDENTITY_HEADERS } from "../objects/protocol";
+import { rideRoomOf, userChannelOf } from "../objects/stubs";
 import { authenticate } from "../services/auth/authenticate";
 import type { AuthUser } from "../services/context";
 
@@ -27,17 +28,13 @@ export const realtimeRoutes = createRouter()
     if (!ride) return refuse(c, CLOSE_CODES.notFound, "no such ride");
     const role = ride.passengerId === user.id ? "passenger" : ride.driverId === user.id ? "driver" : null;
     if (!role) return refuse(c, CLOSE_CODES.forbidden, "only the ride's passenger and driver may listen");
-    const stub = ctx.env.RIDE_ROOM.get(ctx.env.RIDE_ROOM.idFromName(c.req.param("id")), {
-      locationHint: "sam",
-    });
-    return stub.fetch(forwarded(c, user.id, role));
+    return rideRoomOf(ctx.env, c.req.param("id")).fetch(forwarded(c, user.id, role));
   })
   .get("/v1/ws", async (c) => {
     const user = await socketUser(c);
     if (user instanceof Response) return user;
     const { env } = c.get("ctx");
-    const stub = env.USER_CHANNEL.get(env.USER_CHANNEL.idFromName(user.id));
-    return stub.fetch(forwarded(c, user.id, user.role));
+    return userChannelOf(env, user.id).fetch(forwarded(c, user.id, user.role));
   });
 
 /** The token comes as `?token=` or as `Sec-WebSocket-Protocol: bearer, <token>`. */

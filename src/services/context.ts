@@ -5,6 +5,7 @@ import type { EfiClient } from "../integrations/efi";
 import type { PayoutRail } from "../integrations/payout-rail";
 import type { Config } from "../lib/config";
 import type { Logger } from "../lib/logger";
+import type { Publish } from "./events/wire";
 import type { RoutingProvider } from "./pricing/routing";
 
 /**
@@ -28,6 +29,8 @@ export interface ServiceContext {
   efi: EfiClient;
   /** Card charges (Efí's card API, or the local provider when no card API is configured). */
   cards: CardProvider;
+  /** Sends a domain event to a ride's sockets and users' channels: `publish(event, { ride, users })`. */
+  publish: Publish;
   /** Bindings: Durable Object namespaces and queue producers reach services through here. */
   env: Env;
 }

@@ -8,7 +8,6 @@ import type { PageQuery } from "../../lib/pagination";
 import { pageOf } from "../../lib/pagination";
 import { ApiError } from "../../lib/problem";
 import type { ServiceContext } from "../context";
-import { publish } from "../events/publish";
 import { recordRidePayment } from "../ledger/ride-postings";
 import { walletOf } from "../ledger/wallet";
 import type { RideView } from "../rides/rides";
@@ -104,9 +103,7 @@ async function announce(
   row: PaymentRow,
 ): Promise<void> {
   try {
-    await publish(ctx, { type, ...(row.rideId ? { rideId: row.rideId } : {}), data: cardPaymentView(row) }, [
-      row.payerId,
-    ]);
+    await ctx.publish({ type, data: cardPaymentView(row) }, { ride: row.rideId, users: [row.payerId] });
     if (type !== "payment.confirmed" || !row.rideId) return;
     const ride = await ctx.db
       .select({ driverId: rides.driverId })
@@ -114,9 +111,10 @@ async function announce(
       .where(eq(rides.id, row.rideId))
       .get();
     if (ride?.driverId) {
-      await publish(ctx, { type: "wallet.updated", data: await walletOf(ctx, ride.driverId) }, [
-        ride.driverId,
-      ]);
+      await ctx.publish(
+        { type: "wallet.updated", data: await walletOf(ctx, ride.driverId) },
+        { users: [ride.driverId] },
+      );
     }
   } catch (error) {
     ctx.log.warn("card payment event not sent", { payment_id: row.id, type, error: String(error) });

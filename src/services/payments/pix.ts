@@ -4,7 +4,6 @@ import { type EfiCharge, EfiError, txidOf } from "../../integrations/efi";
 import { newId } from "../../lib/ids";
 import { ApiError } from "../../lib/problem";
 import type { AuthUser, ServiceContext } from "../context";
-import { publish } from "../events/publish";
 import type { RideView } from "../rides/rides";
 import { chargeCardRide } from "./cards";
 
@@ -231,11 +230,9 @@ async function ensureCharge(ctx: ServiceContext, row: PaymentRow): Promise<Payme
 
 /** `payment.qr_generated` to the payer's channel and, for a ride, the ride's sockets. */
 async function announceCharge(ctx: ServiceContext, row: PaymentRow): Promise<void> {
-  await publish(
-    ctx,
+  await ctx.publish(
     {
       type: "payment.qr_generated",
-      ...(row.rideId ? { rideId: row.rideId } : {}),
       data: {
         payment_id: row.id,
         purpose: row.purpose,
@@ -248,7 +245,7 @@ async function announceCharge(ctx: ServiceContext, row: PaymentRow): Promise<voi
         attempt: row.attempt,
       },
     },
-    [row.payerId],
+    { ride: row.rideId, users: [row.payerId] },
   );
 }
 

@@ -13,9 +13,9 @@ import { newId } from "../../lib/ids";
 import type { PageQuery } from "../../lib/pagination";
 import { pageOf } from "../../lib/pagination";
 import { ApiError, type ProblemCode } from "../../lib/problem";
-import type { WireEvent } from "../../objects/protocol";
 import type { ActResult } from "../../objects/ride-room";
 import type { AuthUser, ServiceContext } from "../context";
+import type { WireEvent } from "../events/wire";
 import {
   driverCreditStanding,
   isDivergedTransitionError,
@@ -281,11 +281,7 @@ export async function offerToNearbyDrivers(
     )
     .limit(50)
     .all();
-  await Promise.allSettled(
-    nearby.map(({ userId }) =>
-      ctx.env.USER_CHANNEL.get(ctx.env.USER_CHANNEL.idFromName(userId)).deliver(userId, offer),
-    ),
-  );
+  await ctx.publish(offer, { users: nearby.map(({ userId }) => userId) });
 }
 
 /**

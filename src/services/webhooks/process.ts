@@ -4,7 +4,6 @@ import { EfiError, payoutIdOf } from "../../integrations/efi";
 import { pixSendOutcome } from "../../integrations/efi/payout-rail";
 import { ApiError } from "../../lib/problem";
 import type { ServiceContext } from "../context";
-import { publish } from "../events/publish";
 import { RideAlreadyPaidError, recordCreditTopup, recordRidePayment } from "../ledger/ride-postings";
 import { walletOf } from "../ledger/wallet";
 import { paymentIdOfTxid, paymentView } from "../payments/pix";
@@ -207,17 +206,16 @@ function paidTwice(ctx: ServiceContext, row: WebhookEventRow, payment: PaymentRo
 /** `payment.confirmed` to the payer (and the ride's sockets); `wallet.updated` to the driver. */
 async function announcePayment(ctx: ServiceContext, paid: PaymentRow, driverId: string | null) {
   try {
-    await publish(
-      ctx,
-      {
-        type: "payment.confirmed",
-        ...(paid.rideId ? { rideId: paid.rideId } : {}),
-        data: paymentView(paid, ctx.now()),
-      },
-      [paid.payerId],
+    await ctx.publish(
+      { type: "payment.confirmed", data: paymentView(paid, ctx.now()) },
+      { ride: paid.rideId, users: [paid.payerId] },
     );
-    if (driverId)
-      await publish(ctx, { type: "wallet.updated", data: await walletOf(ctx, driverId) }, [driverId]);
+    if (driverId) {
+      await ctx.publish(
+        { type: "wallet.updated", data: await walletOf(ctx, driverId) },
+        { users: [driverId] },
+      );
+    }
   } catch (error) {
     // The payment is durable; a lost event is a missed notification, not lost money.
     ctx.log.warn("efi_webhook.announce_failed", { payment_id: paid.id, error: String(error) });
@@ -330,11 +328,13 @@ async function confirmPixSent(
   }
   const processed = await markProcessed(ctx, row);
   try {
-    if (view.status === "paid") await publish(ctx, { type: "payout.paid", data: view }, [payout.driverId]);
-    else {
-      await publish(ctx, { type: "wallet.updated", data: await walletOf(ctx, payout.driverId) }, [
-        payout.driverId,
-      ]);
+    if (view.status === "paid") {
+      await ctx.publish({ type: "payout.paid", data: view }, { users: [payout.driverId] });
+    } else {
+      await ctx.publish(
+        { type: "wallet.updated", data: await walletOf(ctx, payout.driverId) },
+        { users: [payout.driverId] },
+      );
     }
   } catch (error) {
     ctx.log.warn("efi_webhook.announce_failed", { payout_id: payout.id, error: String(error) });
