@@ -5,13 +5,14 @@ import { bodyLimit } from "hono/body-limit";
 import { cors } from "hono/cors";
 import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
+import { contractCheck } from "./http/contract";
 import type { AppEnv } from "./http/env";
 import { jsonBodyGuard, requestContext } from "./http/middleware";
 import { createRouter } from "./http/router";
 import { ConfigError } from "./lib/config";
 import { createLogger } from "./lib/logger";
 import { ApiError, codeForStatus, PROBLEMS, problemDocument, problemResponse } from "./lib/problem";
-import { adminFlaggedPaymentRoutes } from "./routes/admin/flagged-payments";
+import { auditLogRoutes } from "./routes/admin/audit-logs";
 import { adminLedgerRoutes } from "./routes/admin/ledger";
 import { adminPaymentRoutes } from "./routes/admin/payments";
 import { adminSettlementConfigRoutes } from "./routes/admin/settlement-config";
@@ -19,14 +20,15 @@ import { adminUserRoutes } from "./routes/admin/users";
 import { authRoutes } from "./routes/auth";
 import { driverRoutes } from "./routes/drivers";
 import { healthRoutes } from "./routes/health";
+import { meRoutes } from "./routes/me";
 import { paymentMethodRoutes } from "./routes/payment-methods";
 import { paymentRoutes } from "./routes/payments";
 import { payoutRoutes } from "./routes/payouts";
-import { quoteRoutes } from "./routes/quotes";
-import { realtimeRoutes } from "./routes/realtime";
 import { rideRoutes } from "./routes/rides";
+import { OPENAPI_TAGS } from "./routes/tags";
 import { walletRoutes } from "./routes/wallet";
 import { efiWebhookRoutes } from "./routes/webhooks/efi";
+import { userSocketRoutes } from "./routes/ws";
 
 export const MAX_BODY_BYTES = 64 * 1024;
 
@@ -34,27 +36,27 @@ export function createApp() {
   const app = createRouter();
 
   app.use("*", requestContext);
+  app.use("*", contractCheck(app)); // test env only: replies must match the OpenAPI document
   app.use("*", apiHeaders());
   app.use("/v1/*", bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => tooLarge() }));
   app.use("/v1/*", jsonBodyGuard);
 
-  // The map of the API: every resource is mounted here, by hand.
-  app.route("/", healthRoutes);
-  app.route("/", authRoutes);
-  app.route("/", adminUserRoutes);
-  app.route("/", quoteRoutes);
-  app.route("/", driverRoutes); // before rides: GET /v1/rides/available must win over /v1/rides/{id}
-  app.route("/", rideRoutes);
-  app.route("/", realtimeRoutes);
-  app.route("/", adminLedgerRoutes);
-  app.route("/", walletRoutes);
-  app.route("/", payoutRoutes);
-  app.route("/", paymentMethodRoutes);
-  app.route("/", adminSettlementConfigRoutes);
-  app.route("/", adminFlaggedPaymentRoutes); // before admin payments: /flagged is not a payment id
-  app.route("/", adminPaymentRoutes);
-  app.route("/", paymentRoutes);
-  app.route("/", efiWebhookRoutes); // outside /v1: Efí's body, its own secret and body limit
+  app.route("/health", healthRoutes);
+  app.route("/v1/auth", authRoutes);
+  app.route("/v1/me", meRoutes);
+  app.route("/v1/rides", rideRoutes);
+  app.route("/v1/drivers", driverRoutes);
+  app.route("/v1/wallet", walletRoutes);
+  app.route("/v1/payouts", payoutRoutes);
+  app.route("/v1/payment-methods", paymentMethodRoutes);
+  app.route("/v1/payments", paymentRoutes);
+  app.route("/v1/ws", userSocketRoutes);
+  app.route("/v1/admin/users", adminUserRoutes);
+  app.route("/v1/admin/audit-logs", auditLogRoutes);
+  app.route("/v1/admin/payments", adminPaymentRoutes);
+  app.route("/v1/admin/settlement-config", adminSettlementConfigRoutes);
+  app.route("/v1/admin/ledger", adminLedgerRoutes);
+  app.route("/webhooks/efi", efiWebhookRoutes); // outside /v1: Efí's body, its own secret and body limit
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",
@@ -68,13 +70,19 @@ export function createApp() {
       version: "0.1.0",
       description:
         "Ride-hailing for Brazil. Errors are `application/problem+json` with a stable `code`; money is integer centavos.",
+      contact: { name: "Mobility edge API maintainers" },
     },
+    // Relative: the paths are served by the host that serves this document, in every environment.
+    servers: [{ url: "/", description: "This host" }],
+    tags: OPENAPI_TAGS,
   });
   app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "Mobility edge API" }));
 
   app.notFound((c) => {
     const allowed = allowedMethods(app.routes, c.req.path);
-    if (allowed.length > 0) {
+    // A method the path does serve got here only through a variant the router does not match
+    // (a trailing slash): that path is not found, not a wrong method.
+    if (allowed.length > 0 && !allowed.includes(c.req.method)) {
       const doc = problemDocument(
         "method_not_allowed",
         `${c.req.method} is not allowed here; use ${allowed.join(", ")}`,
@@ -145,7 +153,7 @@ function apiHeaders(): MiddlewareHandler<AppEnv> {
     },
   });
   return async (c, next) => {
-    // WebSocket upgrades are answered with immutable headers (PLATFORM.md): leave them alone.
+    // The 101 reply to a WebSocket upgrade has immutable headers: leave them alone.
     if (c.req.header("upgrade")?.toLowerCase() === "websocket") return next();
     const allowed = c.get("ctx").config.CORS_ALLOWED_ORIGINS;
     const corsMiddleware = cors({

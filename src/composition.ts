@@ -6,6 +6,7 @@ import { LocalPayoutRail } from "./integrations/payout-rail";
 import { loadConfig } from "./lib/config";
 import { createLogger } from "./lib/logger";
 import { createPublisher } from "./objects/publisher";
+import { rideRoomOf } from "./objects/stubs";
 import type { ServiceContext } from "./services/context";
 import { greatCircleRouting } from "./services/pricing/routing";
 
@@ -41,6 +42,7 @@ export function createServiceContext(env: Env, requestId: string = crypto.random
       ? createEfiCardProvider({ ...efiCredentials, baseUrl: config.EFI_CARD_BASE_URL })
       : new LocalCardProvider(config.APP_ENV),
     publish: createPublisher(env, log, now),
+    rideRoom: (rideId) => rideRoomOf(env, rideId),
     env,
   };
 }

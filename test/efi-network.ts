@@ -1,5 +1,6 @@
 import { env, exports } from "cloudflare:workers";
 import { createSandbox } from "../sandbox/efi/src/app";
+import { readReply } from "./helpers";
 
 /** The host vitest.config.ts gives as EFI_PIX_BASE_URL and EFI_CARD_BASE_URL. */
 export const EFI_SANDBOX_HOST = "efi.sandbox.test";
@@ -45,6 +46,5 @@ export async function sandboxControl(method: string, path: string, body?: unknow
       body: body === undefined ? undefined : JSON.stringify(body),
     }),
   );
-  const text = await response.text();
-  return { status: response.status, json: text ? JSON.parse(text) : undefined, text };
+  return readReply(response);
 }

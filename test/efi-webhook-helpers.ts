@@ -7,8 +7,8 @@ import {
 import { env, exports } from "cloudflare:workers";
 import { createServiceContext } from "../src/composition";
 import worker from "../src/index";
-import { QUEUES } from "../src/queues/messages";
-import { BASE, unique } from "./helpers";
+import { QUEUES } from "../src/services/queue-messages";
+import { BASE, readReply, unique } from "./helpers";
 
 /** The URL we register at the sandbox: our route with the hmac secret, `/pix` landing in `ignorar`. */
 export function webhookUrl(path = "/webhooks/efi/pix", secret: string = env.EFI_WEBHOOK_HMAC_SECRET) {
@@ -64,14 +64,7 @@ export async function postWebhook(body: string | unknown, options: WebhookCall =
       body: typeof body === "string" ? body : JSON.stringify(body),
     }),
   );
-  const text = await response.text();
-  let json: any;
-  try {
-    json = text ? JSON.parse(text) : undefined;
-  } catch {
-    json = undefined;
-  }
-  return { status: response.status, headers: response.headers, json, text };
+  return readReply(response);
 }
 
 export interface WebhookEventRecord {

@@ -31,7 +31,11 @@ export async function call(method: string, path: string, options: CallOptions = 
     headers["content-type"] ??= "application/json";
     body = JSON.stringify(options.body);
   }
-  const response = await exports.default.fetch(new Request(`${BASE}${path}`, { method, headers, body }));
+  return readReply(await exports.default.fetch(new Request(`${BASE}${path}`, { method, headers, body })));
+}
+
+/** The one way tests read a reply: the text as sent, and its JSON when it parses (else undefined). */
+export async function readReply(response: Response) {
   const text = await response.text();
   let json: any;
   try {
@@ -42,7 +46,7 @@ export async function call(method: string, path: string, options: CallOptions = 
   return { status: response.status, headers: response.headers, json, text };
 }
 
-export type Reply = Awaited<ReturnType<typeof call>>;
+export type Reply = Awaited<ReturnType<typeof readReply>>;
 
 /** Asserts a problem document with the given status and code. */
 export function expectProblem(reply: Reply, status: number, code: string) {

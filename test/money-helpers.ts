@@ -3,14 +3,16 @@ import { expect } from "vitest";
 import { createServiceContext } from "../src/composition";
 import { rides } from "../src/db/schema";
 import type { ServiceContext } from "../src/services/context";
-import { checkLedger, type LedgerCheckOptions, type LedgerCheckReport } from "../src/services/ledger/check";
-import { driverAccount, platformAccount, post } from "../src/services/ledger/postings";
+import { driverAccount, platformAccount } from "../src/services/ledger/accounts";
+import { checkLedger } from "../src/services/ledger/check";
+import type { LedgerCheckOptions, LedgerCheckReport } from "../src/services/ledger/invariants";
+import { post } from "../src/services/ledger/post";
 import { getSettlementConfig } from "../src/services/settlements/config";
-import { scheduleSettlementStatement } from "../src/services/settlements/settlements";
+import { scheduleSettlementStatement } from "../src/services/settlements/schedule";
 import { unique } from "./helpers";
 
 /**
- * Asserts that every ledger invariant holds (src/services/ledger-check.ts); on failure the
+ * Asserts that every ledger invariant holds (`checkLedger`); on failure the
  * message lists each breach. Call it at the end of every money test.
  *
  * The check covers the whole database of the test file, and it judges clearing accounts against
@@ -40,6 +42,26 @@ export async function insertUser(role: "driver" | "passenger" = "driver"): Promi
   )
     .bind(id, role, `${role}-${unique()}@example.com`, now, now)
     .run();
+  return id;
+}
+
+/**
+ * The one way tests give a driver money: credits `cents` to the driver's available balance as a
+ * released Pix earning would (clearing → available), and returns the driver's id. Without a
+ * `driverId`, a driver row is inserted first (`insertUser`).
+ */
+export async function fund(cents: number, driverId?: string): Promise<string> {
+  const id = driverId ?? (await insertUser("driver"));
+  await post(createServiceContext(env), {
+    idempotencyKey: `test:fund:${unique()}`,
+    kind: "test.fund",
+    reference: { type: "test", id: unique() },
+    effectiveAt: new Date(),
+    lines: [
+      { account: platformAccount("efi_clearing"), amount: cents },
+      { account: driverAccount(id, "available"), amount: -cents },
+    ],
+  });
   return id;
 }
 

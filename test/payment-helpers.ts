@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { EFI_SANDBOX_HOST, efiSandbox } from "./efi-network";
+import { readReply } from "./helpers";
 
 /** A charge as Efí's own API answers `GET /v2/cob/:txid` (wire format: amounts as "12.34"). */
 export async function efiCob(txid: string): Promise<{ status: number; json: any }> {
@@ -17,7 +18,7 @@ export async function efiCob(txid: string): Promise<{ status: number; json: any 
       headers: { authorization: `Bearer ${access_token}` },
     }),
   );
-  return { status: reply.status, json: await reply.json() };
+  return readReply(reply);
 }
 
 /** How many cobs the sandbox holds whose txid starts with `prefix`. */

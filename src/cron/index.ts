@@ -1,11 +1,11 @@
 import { createServiceContext } from "../composition";
-import { expireStaleCharges } from "../services/payments/pix";
+import { expireStaleCharges } from "../services/payments/expiry";
 import { runNightly } from "./nightly";
 
 /** Cron expressions as in wrangler.toml (UTC): 03:00 UTC is midnight in São Paulo. */
 export const CRONS = {
   nightly: "0 3 * * *",
-  /** Lapsed pending Pix charges → expired (src/services/payments.ts, expireStaleCharges). */
+  /** Lapsed pending Pix charges → expired (expireStaleCharges). */
   paymentExpiry: "*/10 * * * *",
 } as const;
 

@@ -3,8 +3,9 @@ import { businessDateOf } from "../lib/business-days";
 import { describeError } from "../queues/retry";
 import { type EnqueueResult, enqueueDueSettlements } from "../queues/settlements";
 import type { ServiceContext } from "../services/context";
-import { checkLedger, type LedgerCheckReport } from "../services/ledger/check";
-import { type ClearingKind, type SweepOutcome, sweepClearing } from "../services/settlements/settlements";
+import { checkLedger } from "../services/ledger/check";
+import type { LedgerCheckReport } from "../services/ledger/invariants";
+import { type ClearingKind, type SweepOutcome, sweepClearing } from "../services/settlements/sweep";
 
 export interface NightlyReport {
   /** The São Paulo date that began at the scheduled time: what is due on it gets released. */

@@ -1,3 +1,7 @@
+// The whole D1 schema, one drizzle table per database table (drizzle.config.ts reads this file).
+// It is longer than 300 lines because it is one schema by design: the tables reference each
+// other, and one file shows every foreign key, index and check a migration is generated from.
+
 import { sql } from "drizzle-orm";
 import {
   check,

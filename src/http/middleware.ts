@@ -1,8 +1,8 @@
 import type { MiddlewareHandler } from "hono";
-import { routePath } from "hono/route";
 import { createServiceContext } from "../composition";
 import { createLogger } from "../lib/logger";
 import { ApiError } from "../lib/problem";
+import { answeringRoute } from "./answering-route";
 import type { AppEnv } from "./env";
 
 /**
@@ -23,7 +23,7 @@ export const requestContext: MiddlewareHandler<AppEnv> = async (c, next) => {
     if (c.res.status !== 101) c.res.headers.set("x-request-id", requestId);
     (ctx?.log ?? createLogger({ request_id: requestId })).info("request", {
       method: c.req.method,
-      route: c.res.status === 404 || c.res.status === 405 ? null : routePath(c, -1),
+      route: c.res.status === 404 || c.res.status === 405 ? null : (answeringRoute(c)?.path ?? null),
       path: new URL(c.req.url).pathname,
       status: c.res.status,
       duration_ms: Date.now() - started,

@@ -33,10 +33,17 @@ export const ProblemSchema = z
   })
   .openapi("Problem");
 
-/** OpenAPI error responses for the given codes, grouped by status. */
+/** The 500s any route can answer: a bug, or a deployment whose configuration does not parse. */
+const SERVER_PROBLEMS: ProblemCode[] = ["internal_error", "misconfigured"];
+
+/**
+ * OpenAPI error responses for the given codes, grouped by status. Each status's schema is the
+ * shared `Problem` narrowed to the codes documented for it (`allOf` [Problem, { code: enum }]),
+ * so the document, the typed client and the contract check all read the same list.
+ */
 export function problemResponses(...codes: ProblemCode[]) {
   const byStatus = new Map<number, ProblemCode[]>();
-  for (const code of [...codes, "internal_error" as const]) {
+  for (const code of new Set([...codes, ...SERVER_PROBLEMS])) {
     const status = PROBLEMS[code].status;
     byStatus.set(status, [...(byStatus.get(status) ?? []), code]);
   }
@@ -45,7 +52,11 @@ export function problemResponses(...codes: ProblemCode[]) {
       status,
       {
         description: list.map((code) => `\`${code}\`: ${PROBLEMS[code].title}`).join("; "),
-        content: { "application/problem+json": { schema: ProblemSchema } },
+        content: {
+          "application/problem+json": {
+            schema: ProblemSchema.extend({ code: z.enum(list as [ProblemCode, ...ProblemCode[]]) }),
+          },
+        },
       },
     ]),
   );

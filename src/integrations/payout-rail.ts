@@ -1,4 +1,4 @@
-import type { PixKeyType } from "../services/payouts/pix-keys";
+import type { PixKeyType } from "../lib/pix-keys";
 
 /** What the payout service hands a rail: money already moved to `payouts_in_transit`. */
 export interface PayoutRailRequest {

@@ -31,6 +31,13 @@ export function cellOf(point: LatLng): string {
  * the cells to scan for "near this point". About 9 to 16 cells for a 5 km radius, so one
  * statement with an IN list stays well under D1's 100 bound parameters.
  */
+/**
+ * D1 binds at most 100 parameters per statement and a cover is one parameter per cell. A 5 km
+ * radius needs 9 to 16 cells where people live; only within a few degrees of a pole does it pass
+ * this bound, and nobody is served there.
+ */
+export const MAX_COVER_CELLS = 90;
+
 export function cellsWithin(point: LatLng, radiusM: number): string[] {
   const metresPerDegree = (EARTH_RADIUS_M * Math.PI) / 180;
   const dLat = radiusM / metresPerDegree;

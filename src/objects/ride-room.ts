@@ -1,17 +1,12 @@
 import { DurableObject } from "cloudflare:workers";
 import { createServiceContext } from "../composition";
-import type { ProblemCode } from "../lib/problem";
 import type { ServiceContext } from "../services/context";
 import type { WireEvent } from "../services/events/wire";
-import {
-  insertRide,
-  offerToNearbyDrivers,
-  offerView,
-  persistTransition,
-  rideFromDatabase,
-  rideView,
-} from "../services/rides/rides";
-import { decide, isTerminal, type RideAction, type RideRow } from "../services/rides/state";
+import { offerToNearbyDrivers } from "../services/rides/offers";
+import { insertRide, persistTransition, rideFromDatabase } from "../services/rides/persistence";
+import type { DriverLocation, RideRoomPort } from "../services/rides/room";
+import { type ActResult, decide, isTerminal, type RideAction, type RideRow } from "../services/rides/state";
+import { offerView, rideView } from "../services/rides/view";
 import {
   CLOSE_CODES,
   type ClientFrame,
@@ -21,33 +16,20 @@ import {
   parseSince,
   type SocketIdentity,
 } from "./protocol";
-
-export type ActResult = { ok: true; ride: RideRow } | { ok: false; code: ProblemCode; detail: string };
-export interface DriverLocation {
-  lat: number;
-  lng: number;
-  heading?: number;
-  speed?: number;
-}
+import { RideStorage } from "./ride-storage";
 
 /**
  * One per ride: the single writer of the ride's state. Transitions run one at a time (a promise
  * chain, since awaiting D1 would otherwise let a second request interleave), are checked against
  * the local copy, written to D1 with a status guard, appended to the event log, then published.
  */
-export class RideRoom extends DurableObject<Env> {
-  private readonly sql: SqlStorage;
+export class RideRoom extends DurableObject<Env> implements RideRoomPort {
+  private readonly store: RideStorage;
   private queue: Promise<unknown> = Promise.resolve();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
-    this.sql = ctx.storage.sql;
-    this.sql.exec(`
-      CREATE TABLE IF NOT EXISTS ride (id INTEGER PRIMARY KEY CHECK (id = 1), row TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, type TEXT NOT NULL, data TEXT NOT NULL, at TEXT NOT NULL);
-      CREATE TABLE IF NOT EXISTS location (id INTEGER PRIMARY KEY CHECK (id = 1), data TEXT NOT NULL, at INTEGER NOT NULL, sent_at INTEGER NOT NULL);
-      CREATE TABLE IF NOT EXISTS timers (kind TEXT PRIMARY KEY, due_at INTEGER NOT NULL);
-    `);
+    this.store = new RideStorage(ctx.storage);
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
   }
 
@@ -59,8 +41,8 @@ export class RideRoom extends DurableObject<Env> {
       const ctx = this.context();
       const inserted = await insertRide(ctx, row);
       if (!inserted.ok) return inserted;
-      this.sql.exec("INSERT INTO ride (id, row) VALUES (1, ?)", JSON.stringify(row));
-      this.schedule("expire", Date.parse(row.expiresAt));
+      this.store.save(row);
+      this.store.schedule("expire", Date.parse(row.expiresAt));
       this.record(row, "ride.created", [row.passengerId]);
       this.ctx.waitUntil(offerToNearbyDrivers(ctx, row, this.wire(row, "ride.offered", 0, offerView(row))));
       return { ok: true, ride: row };
@@ -83,14 +65,9 @@ export class RideRoom extends DurableObject<Env> {
       };
     }
     const now = Date.now();
-    const last = this.sql.exec<{ sent_at: number }>("SELECT sent_at FROM location WHERE id = 1").toArray()[0];
-    const due = !last || now - last.sent_at >= this.context().config.LOCATION_BROADCAST_INTERVAL_MS;
-    this.sql.exec(
-      "INSERT INTO location (id, data, at, sent_at) VALUES (1, ?, ?, ?) ON CONFLICT (id) DO UPDATE SET data = excluded.data, at = excluded.at, sent_at = excluded.sent_at",
-      JSON.stringify(location),
-      now,
-      due ? now : (last?.sent_at ?? now),
-    );
+    const last = this.store.location();
+    const due = !last || now - last.sentAt >= this.context().config.LOCATION_BROADCAST_INTERVAL_MS;
+    this.store.saveLocation(JSON.stringify(location), now, due ? now : (last?.sentAt ?? now));
     if (due) this.broadcast(this.wire(row, "driver.location", 0, location), "passenger");
     return { ok: true, ride: row };
   }
@@ -112,7 +89,7 @@ export class RideRoom extends DurableObject<Env> {
     this.ctx.acceptWebSocket(server, [role, userId]);
     server.serializeAttachment(identity);
     for (const event of this.eventsSince(parseSince(request.url))) server.send(JSON.stringify(event));
-    const location = this.sql.exec<{ data: string }>("SELECT data FROM location WHERE id = 1").toArray()[0];
+    const location = this.store.location();
     if (location && role === "passenger" && !isTerminal(row.status)) {
       server.send(JSON.stringify(this.wire(row, "driver.location", 0, JSON.parse(location.data))));
     }
@@ -154,12 +131,11 @@ export class RideRoom extends DurableObject<Env> {
   /** Runs due timers; delivered at least once, and each timer does nothing twice. */
   override async alarm(): Promise<void> {
     const now = Date.now();
-    const due = this.sql.exec<{ kind: string }>("SELECT kind FROM timers WHERE due_at <= ?", now).toArray();
-    for (const { kind } of due) {
+    for (const kind of this.store.dueTimers(now)) {
       if (kind === "expire") await this.act({ kind: "expire" });
-      this.sql.exec("DELETE FROM timers WHERE kind = ?", kind);
+      this.store.cancelTimers(kind);
     }
-    this.armAlarm();
+    this.store.armAlarm();
   }
 
   private async apply(action: RideAction, resynced = false): Promise<ActResult> {
@@ -201,11 +177,11 @@ export class RideRoom extends DurableObject<Env> {
       const { diverged: _diverged, ...refusal } = persisted;
       return refusal;
     }
-    this.sql.exec("UPDATE ride SET row = ? WHERE id = 1", JSON.stringify(decision.next));
+    this.store.save(decision.next);
     const recipients = [decision.next.passengerId, decision.next.driverId].filter((id): id is string => !!id);
     this.record(decision.next, decision.event, recipients);
-    if (isTerminal(decision.next.status)) this.sql.exec("DELETE FROM timers");
-    this.armAlarm();
+    if (isTerminal(decision.next.status)) this.store.cancelTimers();
+    this.store.armAlarm();
     return { ok: true, ride: decision.next };
   }
 
@@ -226,7 +202,7 @@ export class RideRoom extends DurableObject<Env> {
       });
       return false;
     }
-    this.sql.exec("UPDATE ride SET row = ? WHERE id = 1", JSON.stringify(row));
+    this.store.save(row);
     for (const event of events) {
       const data: unknown = JSON.parse(event.data);
       const wire: WireEvent = {
@@ -237,30 +213,18 @@ export class RideRoom extends DurableObject<Env> {
         data,
         at: event.at,
       };
-      this.sql.exec(
-        "INSERT OR IGNORE INTO events (seq, type, data, at) VALUES (?, ?, ?, ?)",
-        event.seq,
-        event.type,
-        event.data,
-        event.at,
-      );
+      this.store.appendEvent(event);
       this.broadcast(wire);
     }
-    if (isTerminal(row.status)) this.sql.exec("DELETE FROM timers");
-    this.armAlarm();
+    if (isTerminal(row.status)) this.store.cancelTimers();
+    this.store.armAlarm();
     return true;
   }
 
   /** Appends the event to the local log, sends it to the ride's sockets and the users' channels. */
   private record(row: RideRow, type: string, recipients: string[]): void {
     const event = this.wire(row, type, row.lastSeq);
-    this.sql.exec(
-      "INSERT OR IGNORE INTO events (seq, type, data, at) VALUES (?, ?, ?, ?)",
-      event.seq,
-      type,
-      JSON.stringify(event.data),
-      event.at,
-    );
+    this.store.appendEvent({ seq: event.seq, type, data: JSON.stringify(event.data), at: event.at });
     this.broadcast(event);
     this.ctx.waitUntil(this.context().publish(event, { users: recipients }));
   }
@@ -290,42 +254,18 @@ export class RideRoom extends DurableObject<Env> {
   private eventsSince(since: number): WireEvent[] {
     const row = this.load();
     if (!row || since <= 0) return [];
-    return this.sql
-      .exec<{ seq: number; type: string; data: string; at: string }>(
-        "SELECT seq, type, data, at FROM events WHERE seq > ? ORDER BY seq",
-        since,
-      )
-      .toArray()
-      .map((e) => ({
-        type: e.type,
-        id: eventId(row.id, e.seq),
-        seq: e.seq,
-        ride_id: row.id,
-        data: JSON.parse(e.data),
-        at: e.at,
-      }));
+    return this.store.eventsAfter(since).map((e) => ({
+      type: e.type,
+      id: eventId(row.id, e.seq),
+      seq: e.seq,
+      ride_id: row.id,
+      data: JSON.parse(e.data),
+      at: e.at,
+    }));
   }
 
   private load(): RideRow | null {
-    const stored = this.sql.exec<{ row: string }>("SELECT row FROM ride WHERE id = 1").toArray()[0];
-    return stored ? JSON.parse(stored.row) : null;
-  }
-
-  private schedule(kind: string, dueAt: number): void {
-    this.sql.exec(
-      "INSERT INTO timers (kind, due_at) VALUES (?, ?) ON CONFLICT (kind) DO UPDATE SET due_at = excluded.due_at",
-      kind,
-      dueAt,
-    );
-    this.armAlarm();
-  }
-
-  private armAlarm(): void {
-    const next = this.sql
-      .exec<{ due: number | null }>("SELECT min(due_at) AS due FROM timers")
-      .toArray()[0]?.due;
-    if (next) this.ctx.storage.setAlarm(next);
-    else this.ctx.storage.deleteAlarm();
+    return this.store.load();
   }
 
   private serialized<T>(work: () => Promise<T>): Promise<T> {

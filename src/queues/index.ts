@@ -1,6 +1,6 @@
 import { createServiceContext } from "../composition";
+import { QUEUES } from "../services/queue-messages";
 import { handleDeadLetterBatch, recordDeadLetter } from "./dead-letters";
-import { QUEUES } from "./messages";
 import { handlePaymentsBatch } from "./payments";
 import { describeError } from "./retry";
 import { handleSettlementsBatch } from "./settlements";

@@ -1,8 +1,8 @@
 import * as Sentry from "@sentry/cloudflare";
 import type { ServiceContext } from "../services/context";
+import { PaymentsQueueMessage } from "../services/queue-messages";
 import { processWebhookEvent } from "../services/webhooks/process";
 import { parseOrDeadLetter } from "./dead-letters";
-import { PaymentsQueueMessage } from "./messages";
 import { describeError, retryDelaySeconds } from "./retry";
 
 /**

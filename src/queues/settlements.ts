@@ -1,8 +1,8 @@
 import * as Sentry from "@sentry/cloudflare";
 import type { ServiceContext } from "../services/context";
-import { dueSettlementIds, releaseSettlements } from "../services/settlements/settlements";
+import { SETTLEMENT_PAGE_SIZE, SettlementsQueueMessage } from "../services/queue-messages";
+import { dueSettlementIds, releaseSettlements } from "../services/settlements/release";
 import { parseOrDeadLetter } from "./dead-letters";
-import { SETTLEMENT_PAGE_SIZE, SettlementsQueueMessage } from "./messages";
 import { describeError, retryDelaySeconds } from "./retry";
 
 // ---------------------------------------------------------------------------------------------

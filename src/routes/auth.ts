@@ -10,7 +10,7 @@ import {
 } from "../http/router";
 import { isValidCpf, normalizeCpf } from "../lib/documents";
 import * as auth from "../services/auth/accounts";
-import { SessionSchema, UserSchema } from "./schemas";
+import { SessionSchema } from "./schemas";
 
 // Trimmed before the format check (z.email() alone refuses surrounding spaces); the service
 // lower-cases it, so "  Ana@X.com " and "ana@x.com" are the same account.
@@ -49,10 +49,12 @@ const RefreshSchema = z.object({ refresh_token: z.string().min(1).max(200) }).op
 
 const register = createRoute({
   method: "post",
-  path: "/v1/auth/register",
+  path: "/register",
+  operationId: "register",
   tags: ["Auth"],
   summary: "Create a passenger or driver account",
-  description: "Admins are never self-registered; see `npm run admin:create`.",
+  description:
+    "Anyone; creates the account and signs it in. Admins are never self-registered; see `npm run admin:create`.",
   request: jsonBody(RegisterSchema),
   responses: {
     201: jsonContent(SessionSchema, "The account and its first session"),
@@ -62,10 +64,12 @@ const register = createRoute({
 
 const login = createRoute({
   method: "post",
-  path: "/v1/auth/login",
+  path: "/login",
+  operationId: "login",
   tags: ["Auth"],
   summary: "Sign in with email and password",
-  description: "Rate limited per account and per client IP; past the limit answers 429 with Retry-After.",
+  description:
+    "Anyone; starts a new session. Rate limited per account and per client IP; past the limit answers 429 with Retry-After.",
   request: jsonBody(LoginSchema),
   responses: {
     200: jsonContent(SessionSchema, "A new session"),
@@ -75,11 +79,12 @@ const login = createRoute({
 
 const refresh = createRoute({
   method: "post",
-  path: "/v1/auth/refresh",
+  path: "/refresh",
+  operationId: "refreshSession",
   tags: ["Auth"],
   summary: "Rotate a refresh token",
   description:
-    "Each refresh token works once. Presenting one that was already used revokes every token of its session (reuse detection) and answers 401 `refresh_token_reused`.",
+    "Anyone holding a refresh token; answers a new access and refresh token. Each refresh token works once. Presenting one that was already used revokes every token of its session (reuse detection) and answers 401 `refresh_token_reused`.",
   request: jsonBody(RefreshSchema),
   responses: {
     200: jsonContent(SessionSchema, "A new access and refresh token"),
@@ -89,28 +94,18 @@ const refresh = createRoute({
 
 const logout = createRoute({
   method: "post",
-  path: "/v1/auth/logout",
+  path: "/logout",
+  operationId: "logout",
   tags: ["Auth"],
   summary: "End the session the refresh token belongs to",
+  description:
+    "For the signed-in user; revokes the session, so its refresh token and its access tokens stop working at once.",
   security: [{ bearerAuth: [] }],
   middleware: [requireAuth] as const,
   request: jsonBody(RefreshSchema),
   responses: {
     204: { description: "Signed out (also when the token was already revoked)" },
     ...problemResponses(...BODY_PROBLEMS, ...AUTH_PROBLEMS),
-  },
-});
-
-const me = createRoute({
-  method: "get",
-  path: "/v1/me",
-  tags: ["Auth"],
-  summary: "The signed-in user",
-  security: [{ bearerAuth: [] }],
-  middleware: [requireAuth] as const,
-  responses: {
-    200: jsonContent(UserSchema, "The user"),
-    ...problemResponses(...AUTH_PROBLEMS),
   },
 });
 
@@ -131,8 +126,4 @@ export const authRoutes = createRouter()
   .openapi(logout, async (c) => {
     await auth.logout(c.get("ctx"), c.get("user").id, c.req.valid("json").refresh_token);
     return c.body(null, 204);
-  })
-  .openapi(me, async (c) => {
-    const user = await auth.getUser(c.get("ctx"), c.get("user").id);
-    return c.json(user, 200);
   });

@@ -1,5 +1,4 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { PAYMENT_METHODS } from "../db/schema";
 import { requireAuth, requireRole } from "../http/auth";
 import {
   AUTH_PROBLEMS,
@@ -9,7 +8,7 @@ import {
   jsonContent,
   problemResponses,
 } from "../http/router";
-import * as drivers from "../services/drivers/drivers";
+import * as drivers from "../services/drivers";
 import { CategorySchema, LatLngSchema } from "./schemas";
 
 // ---------------------------------------------------------------------------------------------
@@ -57,42 +56,16 @@ const LocationSchema = z
   })
   .openapi("DriverLocation");
 
-/** A query coordinate: a plain decimal, so an empty `?lat=` is refused instead of read as 0. */
-const queryCoordinate = (min: number, max: number, example: string) =>
-  z
-    .string({ error: "required" })
-    .regex(/^[+-]?\d+(\.\d+)?$/, "must be a decimal number")
-    .transform(Number)
-    .pipe(z.number().min(min).max(max))
-    .openapi({ example, description: `Decimal degrees, ${min} to ${max}` });
-
-const AvailableQuerySchema = z.object({
-  lat: queryCoordinate(-90, 90, "-23.5614"),
-  lng: queryCoordinate(-180, 180, "-46.6559"),
-  limit: z.coerce.number().int().min(1).max(50).default(20).openapi({ example: 20 }),
-});
-
-const AvailableRideSchema = z
-  .object({
-    id: z.string(),
-    category: z.string(),
-    pickup: LatLngSchema,
-    dropoff: LatLngSchema,
-    estimated_fare_cents: z.number().int(),
-    payment_method: z.enum(PAYMENT_METHODS),
-    distance_to_pickup_m: z.number().int().openapi({ description: "Straight-line distance, metres" }),
-    created_at: z.string(),
-    expires_at: z.string(),
-  })
-  .openapi("AvailableRide");
-
 // ---------------------------------------------------------------------------------------------
 // Routes: every one is for drivers only.
 
 const getMe = createRoute({
   method: "get",
-  path: "/v1/drivers/me",
+  path: "/me",
+  operationId: "getDriverProfile",
   summary: "The driver's status, vehicle and last position",
+  description:
+    "For drivers; read only. A driver who never set a vehicle or went online reads as offline with no vehicle.",
   tags: ["Drivers"],
   security: [{ bearerAuth: [] }],
   middleware: [requireAuth, requireRole("driver")] as const,
@@ -104,12 +77,14 @@ const getMe = createRoute({
 
 const putVehicle = createRoute({
   method: "put",
-  path: "/v1/drivers/me/vehicle",
+  path: "/me/vehicle",
+  operationId: "setDriverVehicle",
   summary: "Register or replace the driver's vehicle",
   tags: ["Drivers"],
   security: [{ bearerAuth: [] }],
   middleware: [requireAuth, requireRole("driver")] as const,
-  description: "The online status is kept; the vehicle's category decides which rides the driver sees.",
+  description:
+    "For drivers; replaces any vehicle on file. The online status is kept; the vehicle's category decides which rides the driver sees.",
   request: jsonBody(VehicleRequestSchema),
   responses: {
     200: jsonContent(DriverProfileSchema, "The driver profile with the vehicle"),
@@ -119,8 +94,11 @@ const putVehicle = createRoute({
 
 const goOnline = createRoute({
   method: "post",
-  path: "/v1/drivers/me/online",
+  path: "/me/online",
+  operationId: "goOnline",
   summary: "Go online at a position",
+  description:
+    "For drivers with a vehicle; stores the position and makes the driver `online`, so new rides of their category nearby are offered to them and they may accept rides.",
   tags: ["Drivers"],
   security: [{ bearerAuth: [] }],
   middleware: [requireAuth, requireRole("driver")] as const,
@@ -133,46 +111,39 @@ const goOnline = createRoute({
 
 const goOffline = createRoute({
   method: "post",
-  path: "/v1/drivers/me/offline",
+  path: "/me/offline",
+  operationId: "goOffline",
   summary: "Go offline",
   tags: ["Drivers"],
   security: [{ bearerAuth: [] }],
   middleware: [requireAuth, requireRole("driver")] as const,
-  description: "No body. Idempotent.",
+  description:
+    "For drivers; makes the driver `offline`: no ride offers are sent to them and they cannot accept rides. No body. Idempotent.",
   responses: {
     200: jsonContent(DriverProfileSchema, "The driver profile, offline"),
-    ...problemResponses(...AUTH_PROBLEMS, "forbidden", "unsupported_media_type", "malformed_json"),
+    ...problemResponses(
+      ...AUTH_PROBLEMS,
+      "forbidden",
+      "unsupported_media_type",
+      "malformed_json",
+      "payload_too_large",
+    ),
   },
 });
 
 const postLocation = createRoute({
   method: "post",
-  path: "/v1/drivers/me/location",
+  path: "/me/location",
+  operationId: "reportDriverLocation",
   summary: "Report the driver's position",
   tags: ["Drivers"],
   security: [{ bearerAuth: [] }],
   middleware: [requireAuth, requireRole("driver")] as const,
-  description: `Accepted while online. The stored position is refreshed when the ~5 km cell changes or at most every ${drivers.LOCATION_WRITE_INTERVAL_MS / 1000} s; the reply is the same either way.`,
+  description: `For drivers, accepted while online; during a ride the position also streams to its passenger. The stored position is refreshed when the ~5 km cell changes or at most every ${drivers.LOCATION_WRITE_INTERVAL_MS / 1000} s; the reply is the same either way.`,
   request: jsonBody(LocationSchema),
   responses: {
     202: jsonContent(z.object({ accepted: z.literal(true) }), "The position was accepted"),
     ...problemResponses(...BODY_PROBLEMS, ...AUTH_PROBLEMS, "forbidden", "driver_offline"),
-  },
-});
-
-const available = createRoute({
-  method: "get",
-  path: "/v1/rides/available",
-  summary: "Requested rides near the driver, nearest first",
-  tags: ["Drivers"],
-  security: [{ bearerAuth: [] }],
-  middleware: [requireAuth, requireRole("driver")] as const,
-  description:
-    "Rides waiting for a driver, of the driver's vehicle category, with a pickup within the configured radius of `lat`/`lng`. No passenger data.",
-  request: { query: AvailableQuerySchema },
-  responses: {
-    200: jsonContent(z.object({ items: z.array(AvailableRideSchema) }), "Nearest first"),
-    ...problemResponses(...AUTH_PROBLEMS, "forbidden", "validation_failed", "vehicle_required"),
   },
 });
 
@@ -192,9 +163,4 @@ export const driverRoutes = createRouter()
   .openapi(postLocation, async (c) => {
     await drivers.recordDriverLocation(c.get("ctx"), c.get("user").id, c.req.valid("json"));
     return c.json({ accepted: true as const }, 202);
-  })
-  .openapi(available, async (c) => {
-    const { lat, lng, limit } = c.req.valid("query");
-    const items = await drivers.listAvailableRides(c.get("ctx"), c.get("user").id, { lat, lng }, limit);
-    return c.json({ items }, 200);
   });

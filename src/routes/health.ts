@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { sql } from "drizzle-orm";
-import { createRouter } from "../http/router";
+import { createRouter, problemResponses } from "../http/router";
 
 const HealthSchema = z
   .object({
@@ -11,12 +11,15 @@ const HealthSchema = z
 
 const health = createRoute({
   method: "get",
-  path: "/health",
-  tags: ["Service"],
+  path: "/",
+  operationId: "getHealth",
+  tags: ["Health"],
   summary: "Liveness and D1 reachability",
+  description: "Anyone, without a token; read only. 503 when the database does not answer.",
   responses: {
     200: { content: { "application/json": { schema: HealthSchema } }, description: "All good" },
     503: { content: { "application/json": { schema: HealthSchema } }, description: "D1 unreachable" },
+    ...problemResponses(),
   },
 });
 

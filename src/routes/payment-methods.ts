@@ -1,25 +1,20 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { PAYMENT_STATUSES } from "../db/schema";
 import { requireAuth, requireRole } from "../http/auth";
-import { idempotent } from "../http/idempotency";
 import {
   AUTH_PROBLEMS,
   BODY_PROBLEMS,
   createRouter,
-  IDEMPOTENCY_PROBLEMS,
-  IdempotencyHeaders,
   jsonBody,
   jsonContent,
   problemResponses,
 } from "../http/router";
 import { PageQuerySchema } from "../lib/pagination";
-import * as cards from "../services/payments/cards";
-import { IdParamSchema } from "./schemas";
+import * as cards from "../services/payments/card/on-file";
 
-// Cards on file and the retry of a refused card payment. The payment token never leaves the
-// server once stored: replies show the brand and the last four digits only.
+// Cards on file. The payment token never leaves the server once stored: replies show the brand
+// and the last four digits only.
 
-export const CardSchema = z
+const CardSchema = z
   .object({
     id: z.string().openapi({ example: "pm_01JD8Y3M0S3Q4VQK6E9Q1T2B5C" }),
     brand: z.enum(cards.CARD_BRANDS),
@@ -45,51 +40,16 @@ const AddCardSchema = z
   })
   .openapi("AddCardRequest");
 
-export const CardPaymentSchema = z
-  .object({
-    id: z.string().openapi({ example: "pay_01JD8Y3M0S3Q4VQK6E9Q1T2B5C" }),
-    purpose: z.enum(["ride", "credit_topup"]),
-    status: z.enum(PAYMENT_STATUSES).openapi({
-      description:
-        "`paid`; `failed` (retry it, on another card if need be); `pending` while the card's issuer decides",
-    }),
-    method: z.enum(["pix", "card"]),
-    amount_cents: z.number().int(),
-    refunded_cents: z.number().int(),
-    ride_id: z.string().nullable(),
-    payer_id: z.string(),
-    pix: z.null().openapi({ description: "Always null: a card payment has no Pix charge" }),
-    attempt: z.number().int().openapi({ description: "1 for the charge at completion, +1 per retry" }),
-    failure_reason: z
-      .string()
-      .nullable()
-      .openapi({ description: "Why the last attempt failed: the card issuer's words for a refusal" }),
-    created_at: z.string(),
-    updated_at: z.string(),
-    paid_at: z.string().nullable(),
-  })
-  .openapi("CardPayment");
-
-const RetrySchema = z
-  .object({
-    payment_method_id: z
-      .string()
-      .min(1)
-      .max(64)
-      .optional()
-      .openapi({ description: "One of the caller's cards; the most recent one when omitted" }),
-  })
-  .openapi("RetryCardPaymentRequest");
-
 const security = [{ bearerAuth: [] }];
 
 const addCard = createRoute({
   method: "post",
-  path: "/v1/payment-methods/cards",
+  path: "/cards",
+  operationId: "addCard",
   tags: ["Payment methods"],
   summary: "Store a tokenised card",
   description:
-    "The card is tokenised on the device by the provider's SDK; only the token, the brand and the last four digits reach us. Card rides are charged on the most recent card. Needs the CPF given at registration (`409 cpf_required` without it): the card provider does not charge without it.",
+    "For passengers; adds a card to the caller's cards. The card is tokenised on the device by the provider's SDK; only the token, the brand and the last four digits reach us. Card rides are charged on the most recent card. Needs the CPF given at registration (`409 cpf_required` without it): the card provider does not charge without it.",
   security,
   middleware: [requireAuth, requireRole("passenger")] as const,
   request: jsonBody(AddCardSchema),
@@ -101,9 +61,11 @@ const addCard = createRoute({
 
 const listCards = createRoute({
   method: "get",
-  path: "/v1/payment-methods",
+  path: "/",
+  operationId: "listPaymentMethods",
   tags: ["Payment methods"],
   summary: "The caller's cards, newest first",
+  description: "For passengers; read only. Each card shows its brand and last four digits, never its token.",
   security,
   middleware: [requireAuth, requireRole("passenger")] as const,
   request: { query: PageQuerySchema },
@@ -113,34 +75,6 @@ const listCards = createRoute({
       "A page of cards",
     ),
     ...problemResponses(...AUTH_PROBLEMS, "forbidden", "validation_failed"),
-  },
-});
-
-const retryPayment = createRoute({
-  method: "post",
-  path: "/v1/rides/{id}/payment/retry",
-  tags: ["Payment methods"],
-  summary: "Charge a card ride again after a refusal",
-  description:
-    "The ride's passenger retries a `failed` card payment, on `payment_method_id` or their most recent card. Answered 200 with the payment after the attempt, whatever the card said: `paid`, `failed` again with the reason, or `pending`. A payment that is paid or still pending is `409 payment_not_retryable`; of concurrent retries one charges and the others get that 409. Needs an `Idempotency-Key`.",
-  security,
-  middleware: [requireAuth, requireRole("passenger"), idempotent] as const,
-  request: {
-    params: IdParamSchema,
-    headers: IdempotencyHeaders,
-    body: { required: false, content: { "application/json": { schema: RetrySchema } } },
-  },
-  responses: {
-    200: jsonContent(CardPaymentSchema, "The payment after this attempt"),
-    ...problemResponses(
-      ...BODY_PROBLEMS,
-      ...AUTH_PROBLEMS,
-      "forbidden",
-      "not_found",
-      ...IDEMPOTENCY_PROBLEMS,
-      "card_required",
-      "payment_not_retryable",
-    ),
   },
 });
 
@@ -157,11 +91,4 @@ export const paymentMethodRoutes = createRouter()
   .openapi(listCards, async (c) => {
     const page = await cards.listCards(c.get("ctx"), c.get("user").id, c.req.valid("query"));
     return c.json(page, 200);
-  })
-  .openapi(retryPayment, async (c) => {
-    const body = c.req.valid("json") ?? {};
-    const payment = await cards.retryCardPayment(c.get("ctx"), c.get("user").id, c.req.valid("param").id, {
-      paymentMethodId: body.payment_method_id,
-    });
-    return c.json(payment, 200);
   });

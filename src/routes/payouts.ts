@@ -13,8 +13,9 @@ import {
   problemResponses,
 } from "../http/router";
 import { PageQuerySchema } from "../lib/pagination";
-import * as payouts from "../services/payouts/payouts";
-import { PIX_KEY_TYPES } from "../services/payouts/pix-keys";
+import { PIX_KEY_TYPES } from "../lib/pix-keys";
+import { listPayouts } from "../services/payouts/list";
+import { requestPayout } from "../services/payouts/request";
 
 export const PayoutSchema = z
   .object({
@@ -54,13 +55,14 @@ const CreatePayoutSchema = z
 
 const security = [{ bearerAuth: [] }];
 
-const createPayout = createRoute({
+const create = createRoute({
   method: "post",
-  path: "/v1/payouts",
+  path: "/",
+  operationId: "createPayout",
   tags: ["Payouts"],
   summary: "Pay out the available balance by Pix",
   description:
-    "Moves `amount_cents` plus the payout fee out of the available balance at once (of concurrent payouts for one balance, only those it covers succeed; the others get 409 `insufficient_funds`) and sends it by Pix. Answered 202 with the payout: `in_transit` until the rail reports, or already `paid` or `failed` when the rail knows at once. Needs an `Idempotency-Key`: a retry returns the first reply and moves no money twice.",
+    "For drivers. Moves `amount_cents` plus the payout fee out of the available balance at once (of concurrent payouts for one balance, only those it covers succeed; the others get 409 `insufficient_funds`) and sends it by Pix. Answered 202 with the payout: `in_transit` until the rail reports, or already `paid` or `failed` when the rail knows at once. Needs an `Idempotency-Key`: a retry returns the first reply and moves no money twice.",
   security,
   middleware: [requireAuth, requireRole("driver"), idempotent] as const,
   request: {
@@ -81,11 +83,13 @@ const createPayout = createRoute({
   },
 });
 
-const listPayouts = createRoute({
+const list = createRoute({
   method: "get",
-  path: "/v1/payouts",
+  path: "/",
+  operationId: "listPayouts",
   tags: ["Payouts"],
   summary: "The driver's payouts, newest first",
+  description: "For drivers; read only. Each payout with its status on the Pix rail and a masked Pix key.",
   security,
   middleware: [requireAuth, requireRole("driver")] as const,
   request: { query: PageQuerySchema },
@@ -99,14 +103,14 @@ const listPayouts = createRoute({
 });
 
 export const payoutRoutes = createRouter()
-  .openapi(createPayout, async (c) => {
+  .openapi(create, async (c) => {
     const body = c.req.valid("json");
-    const payout = await payouts.requestPayout(c.get("ctx"), c.get("user").id, {
+    const payout = await requestPayout(c.get("ctx"), c.get("user").id, {
       amountCents: body.amount_cents,
       pixKey: body.pix_key,
     });
     return c.json(payout, 202);
   })
-  .openapi(listPayouts, async (c) =>
-    c.json(await payouts.listPayouts(c.get("ctx"), c.get("user").id, c.req.valid("query")), 200),
+  .openapi(list, async (c) =>
+    c.json(await listPayouts(c.get("ctx"), c.get("user").id, c.req.valid("query")), 200),
   );

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { USER_ROLES, USER_STATUSES } from "../db/schema";
+import { PAYMENT_STATUSES, USER_ROLES, USER_STATUSES } from "../db/schema";
 import { haversineMeters, type LatLng } from "../lib/geo";
 
 export const UserSchema = z
@@ -23,6 +23,42 @@ export const SessionSchema = z
     expires_in: z.number().int().openapi({ description: "Access-token lifetime in seconds" }),
   })
   .openapi("Session");
+
+const nullableString = z.string().nullable();
+
+const PixChargeSchema = z
+  .object({
+    txid: nullableString.openapi({ description: "Efí's charge id; null until the charge exists" }),
+    end_to_end_id: nullableString.openapi({ description: "The Pix that paid it, once paid" }),
+    copia_e_cola: nullableString.openapi({ description: "The BR Code to paste in a bank app" }),
+    qr_code_png: nullableString.openapi({ description: "The QR code as a `data:image/png;base64,` URI" }),
+    expires_at: nullableString.openapi({ description: "After this the charge cannot be paid" }),
+    attempt: z.number().int().openapi({ description: "1, then +1 per regenerated charge" }),
+  })
+  .openapi("PixCharge");
+
+/** A payment as ride payments, credit top-ups and `GET /v1/payments/{id}` show it. */
+export const PaymentSchema = z
+  .object({
+    id: z.string().openapi({ example: "pay_01JD8Y3M0S3Q4VQK6E9Q1T2B5C" }),
+    purpose: z.enum(["ride", "credit_topup"]),
+    status: z.enum(PAYMENT_STATUSES).openapi({
+      description: "A pending Pix charge past its `expires_at` reads `expired` (regenerate it for a new one)",
+    }),
+    method: z.enum(["pix", "card"]),
+    amount_cents: z.number().int(),
+    refunded_cents: z.number().int(),
+    ride_id: nullableString,
+    payer_id: z.string(),
+    pix: PixChargeSchema.nullable().openapi({
+      description:
+        "The Pix charge (null for a card payment). While `txid` is null the charge is still being created: read again shortly.",
+    }),
+    created_at: z.string(),
+    updated_at: z.string(),
+    paid_at: nullableString,
+  })
+  .openapi("Payment");
 
 export const IdParamSchema = z.object({
   id: z

@@ -1,8 +1,21 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { requireAuth, requireRole } from "../http/auth";
-import { AUTH_PROBLEMS, createRouter, jsonContent, problemResponses } from "../http/router";
+import { idempotent } from "../http/idempotency";
+import {
+  AUTH_PROBLEMS,
+  BODY_PROBLEMS,
+  createRouter,
+  IDEMPOTENCY_PROBLEMS,
+  IdempotencyHeaders,
+  jsonBody,
+  jsonContent,
+  problemResponses,
+} from "../http/router";
 import { PageQuerySchema } from "../lib/pagination";
-import { statementOf, WALLET_ACCOUNTS, walletOf } from "../services/ledger/wallet";
+import { createCreditTopup, TOPUP_MAX_CENTS, TOPUP_MIN_CENTS } from "../services/payments/topups";
+import { WALLET_ACCOUNTS, walletOf } from "../services/wallet/balances";
+import { statementOf } from "../services/wallet/statement";
+import { PaymentSchema } from "./schemas";
 
 const WalletSchema = z
   .object({
@@ -45,13 +58,30 @@ const StatementQuerySchema = PageQuerySchema.extend({
     .openapi({ description: "`next_cursor` of the previous page" }),
 });
 
+const TopupSchema = z
+  .object({
+    amount_cents: z
+      .number()
+      .int()
+      .positive()
+      .max(100_000_000)
+      .openapi({
+        example: 5000,
+        description: `Between ${TOPUP_MIN_CENTS} and ${TOPUP_MAX_CENTS} centavos (R$ 10,00 to R$ 1.000,00)`,
+      }),
+  })
+  .openapi("CreditTopupRequest");
+
 const security = [{ bearerAuth: [] }];
 
 const getWallet = createRoute({
   method: "get",
-  path: "/v1/wallet",
+  path: "/",
+  operationId: "getWallet",
   tags: ["Wallet"],
   summary: "The driver's balances",
+  description:
+    "For drivers; read only. Pending earnings, the available balance that may be paid out, and prepaid credit.",
   security,
   middleware: [requireAuth, requireRole("driver")] as const,
   responses: {
@@ -62,11 +92,12 @@ const getWallet = createRoute({
 
 const getEntries = createRoute({
   method: "get",
-  path: "/v1/wallet/entries",
+  path: "/entries",
+  operationId: "listWalletEntries",
   tags: ["Wallet"],
   summary: "The driver's statement, newest first",
   description:
-    "Every entry on the pending, available and credit accounts, each linked to the ride, payout or settlement that caused it.",
+    "For drivers; read only. Every entry on the pending, available and credit accounts, each linked to the ride, payout or settlement that caused it.",
   security,
   middleware: [requireAuth, requireRole("driver")] as const,
   request: { query: StatementQuerySchema },
@@ -79,10 +110,41 @@ const getEntries = createRoute({
   },
 });
 
+const createTopup = createRoute({
+  method: "post",
+  path: "/credit/topups",
+  operationId: "createCreditTopup",
+  tags: ["Wallet"],
+  summary: "Buy prepaid credit by Pix",
+  description:
+    "For drivers. Answers 201 with a Pix charge (copia e cola and QR code); the credit is added when the Pix is confirmed. Needs an `Idempotency-Key`: a retry returns the first reply and creates no second charge.",
+  security,
+  middleware: [requireAuth, requireRole("driver"), idempotent] as const,
+  request: {
+    ...jsonBody(TopupSchema),
+    headers: IdempotencyHeaders,
+  },
+  responses: {
+    201: jsonContent(PaymentSchema, "The top-up payment and its charge"),
+    ...problemResponses(
+      ...BODY_PROBLEMS,
+      ...AUTH_PROBLEMS,
+      "forbidden",
+      ...IDEMPOTENCY_PROBLEMS,
+      "topup_amount_out_of_range",
+      "payment_provider_unavailable",
+    ),
+  },
+});
+
 export const walletRoutes = createRouter()
   .openapi(getWallet, async (c) => c.json(await walletOf(c.get("ctx"), c.get("user").id), 200))
   .openapi(getEntries, async (c) => {
     const { limit, cursor } = c.req.valid("query");
     const page = { limit, cursor: cursor === undefined ? undefined : Number(cursor) };
     return c.json(await statementOf(c.get("ctx"), c.get("user").id, page), 200);
+  })
+  .openapi(createTopup, async (c) => {
+    const { amount_cents } = c.req.valid("json");
+    return c.json(await createCreditTopup(c.get("ctx"), c.get("user").id, amount_cents), 201);
   });

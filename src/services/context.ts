@@ -7,6 +7,7 @@ import type { Config } from "../lib/config";
 import type { Logger } from "../lib/logger";
 import type { Publish } from "./events/wire";
 import type { RoutingProvider } from "./pricing/routing";
+import type { RideRoomPort } from "./rides/room";
 
 /**
  * What a service needs from the outside world. Built once per request by the context
@@ -31,6 +32,8 @@ export interface ServiceContext {
   cards: CardProvider;
   /** Sends a domain event to a ride's sockets and users' channels: `publish(event, { ride, users })`. */
   publish: Publish;
+  /** The Durable Object that owns a ride's state: every change to a ride goes through it. */
+  rideRoom: (rideId: string) => RideRoomPort;
   /** Bindings: Durable Object namespaces and queue producers reach services through here. */
   env: Env;
 }

@@ -4,8 +4,9 @@ import { describe, expect, it, vi } from "vitest";
 import { createServiceContext } from "../../src/composition";
 import worker from "../../src/index";
 import { EfiPayoutRail } from "../../src/integrations/efi/payout-rail";
-import { balanceOf, driverAccount } from "../../src/services/ledger/postings";
-import { requestPayout } from "../../src/services/payouts/payouts";
+import { driverAccount } from "../../src/services/ledger/accounts";
+import { balanceOf } from "../../src/services/ledger/balances";
+import { requestPayout } from "../../src/services/payouts/request";
 import { sandboxControl } from "../efi-network";
 import { registerWebhook } from "../efi-webhook-helpers";
 import { call } from "../helpers";
@@ -89,7 +90,7 @@ describe("a Pix ride, end to end against the Efí sandbox", { timeout: 120_000 }
     expect(await balanceOf(ctx, driverAccount(driver.id, "pending"))).toBe(0);
 
     // The driver is paid out by Pix through Efí; Efí's send result completes the payout. R$ 10,00:
-    // Efí's homologação confirms sends up to that and rejects R$ 10,01–20,00 (shared/efi §5).
+    // Efí's homologação confirms sends up to that and rejects R$ 10,01–20,00.
     const efiCtx = { ...ctx, payoutRail: new EfiPayoutRail(ctx.efi) };
     const payout = await requestPayout(efiCtx, driver.id, {
       amountCents: 1000,

@@ -1,7 +1,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createServiceContext } from "../../src/composition";
-import { driverAccount, platformAccount, post } from "../../src/services/ledger/postings";
+import { driverAccount, platformAccount } from "../../src/services/ledger/accounts";
+import { post } from "../../src/services/ledger/post";
 import { call, createStaff, expectProblem, registerUser, unique } from "../helpers";
 
 const PATH = "/v1/admin/settlement-config";

@@ -2,8 +2,9 @@ import { env } from "cloudflare:workers";
 import ngeohash from "ngeohash";
 import { describe, expect, it } from "vitest";
 import { createDb } from "../../src/db/client";
-import { cellOf, cellsWithin, haversineMeters, type LatLng } from "../../src/lib/geo";
-import { availableRidesQuery, LOCATION_WRITE_INTERVAL_MS } from "../../src/services/drivers/drivers";
+import { cellOf, cellsWithin, haversineMeters, type LatLng, MAX_COVER_CELLS } from "../../src/lib/geo";
+import { availableRidesQuery } from "../../src/services/drivers/available-rides";
+import { LOCATION_WRITE_INTERVAL_MS } from "../../src/services/drivers/location";
 import { call, expectProblem, registerUser, type TestUser, unique } from "../helpers";
 
 // Paulista avenue; every position in these tests is an offset from the centre of its cell, so
@@ -366,6 +367,14 @@ describe("GET /v1/rides/available", () => {
     return { driver, category };
   }
 
+  it("answers 422 outside_service_area near a pole, where the radius would cover too many cells", async () => {
+    const { driver } = await scenario();
+    const polar = { lat: 88, lng: -46.6559 };
+    expect(cellsWithin(polar, 5000).length).toBeGreaterThan(MAX_COVER_CELLS);
+    expectProblem(await availableAt(driver, polar), 422, "outside_service_area");
+    expect((await availableAt(driver, CENTRE)).status).toBe(200);
+  });
+
   it("lists requested rides of the driver's category nearest first, within the radius", async () => {
     const { driver, category } = await scenario();
     const near = offset(CENTRE, 0.004, 0); // ~450 m, same cell
@@ -467,7 +476,12 @@ describe("GET /v1/rides/available", () => {
 
   it("reads candidates through rides_requested_cell_idx, never a full scan of rides", async () => {
     const { driver } = await scenario();
-    const query = availableRidesQuery(createDb(env.DB), driver.id, CENTRE, 5000, new Date()).toSQL();
+    const query = availableRidesQuery(
+      createDb(env.DB),
+      driver.id,
+      cellsWithin(CENTRE, 5000),
+      new Date(),
+    ).toSQL();
     expect(query.sql).toMatch(/"pickup_cell" in \(/i);
     const plan = await env.DB.prepare(`EXPLAIN QUERY PLAN ${query.sql}`)
       .bind(...query.params)

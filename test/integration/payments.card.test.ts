@@ -9,9 +9,12 @@ import {
 import { EfiError } from "../../src/integrations/efi/errors";
 import { encryptText } from "../../src/lib/crypto";
 import type { ServiceContext } from "../../src/services/context";
-import { balanceOf, driverAccount, platformAccount } from "../../src/services/ledger/postings";
-import { addCard, chargeCardRide, retryCardPayment } from "../../src/services/payments/cards";
-import { rideView } from "../../src/services/rides/rides";
+import { driverAccount, platformAccount } from "../../src/services/ledger/accounts";
+import { balanceOf } from "../../src/services/ledger/balances";
+import { chargeCardRide } from "../../src/services/payments/card/charge";
+import { addCard } from "../../src/services/payments/card/on-file";
+import { retryCardPayment } from "../../src/services/payments/card/retry";
+import { rideView } from "../../src/services/rides/view";
 import { sandboxControl } from "../efi-network";
 import { call, expectProblem, registerUser, type TestUser, unique } from "../helpers";
 import { expectLedgerConsistent, insertCompletedRide, insertUser } from "../money-helpers";

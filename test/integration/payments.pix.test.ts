@@ -4,13 +4,11 @@ import { describe, expect, it } from "vitest";
 import { createServiceContext } from "../../src/composition";
 import { CRONS, handleScheduled } from "../../src/cron";
 import { txidOf } from "../../src/integrations/efi";
-import {
-  expireStaleCharges,
-  getRidePayment,
-  paymentIdOfTxid,
-  startRidePayment,
-} from "../../src/services/payments/pix";
-import { getRide } from "../../src/services/rides/rides";
+import { expireStaleCharges } from "../../src/services/payments/expiry";
+import { getRidePayment } from "../../src/services/payments/read";
+import { startRidePayment } from "../../src/services/payments/start";
+import { paymentIdOfTxid } from "../../src/services/payments/txid";
+import { getRide } from "../../src/services/rides/queries";
 import { call, expectProblem, registerUser, type TestUser } from "../helpers";
 import {
   breakChargeCreation,

@@ -6,17 +6,15 @@ import type { CardProvider } from "../../src/integrations/card/provider";
 import { EfiError } from "../../src/integrations/efi";
 import { newId } from "../../src/lib/ids";
 import type { ServiceContext } from "../../src/services/context";
-import { balanceOf, driverAccount, platformAccount } from "../../src/services/ledger/postings";
+import { driverAccount, platformAccount } from "../../src/services/ledger/accounts";
+import { balanceOf } from "../../src/services/ledger/balances";
 import { recordCreditTopup, recordRidePayment } from "../../src/services/ledger/ride-postings";
-import {
-  applyRefundOutcome,
-  driverShareOf,
-  efiRefundIdOf,
-  paymentSummary,
-  reconcileRefund,
-  refundIdOf,
-  requestRefund,
-} from "../../src/services/refunds/refunds";
+import { efiRefundIdOf, refundIdOf } from "../../src/services/refunds/ids";
+import { applyRefundOutcome } from "../../src/services/refunds/outcome";
+import { reconcileRefund } from "../../src/services/refunds/reconcile";
+import { requestRefund } from "../../src/services/refunds/request";
+import { driverShareOf } from "../../src/services/refunds/shares";
+import { paymentSummary } from "../../src/services/refunds/view";
 import { sandboxControl } from "../efi-network";
 import { call, createStaff, expectProblem, registerUser, unique } from "../helpers";
 import { expectLedgerConsistent, insertCompletedRide, insertUser } from "../money-helpers";
@@ -306,7 +304,7 @@ describe("POST /v1/admin/payments/{id}/refund: a full refund", () => {
     const released = await env.DB.prepare("SELECT id FROM settlements WHERE ride_id = ?")
       .bind(payment.rideId)
       .first<string>("id");
-    const { releaseSettlement } = await import("../../src/services/settlements/settlements");
+    const { releaseSettlement } = await import("../../src/services/settlements/release");
     expect(await releaseSettlement(ctx(), released ?? "", "2100-01-01")).toMatchObject({
       status: "released",
     });

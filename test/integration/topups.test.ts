@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { txidOf } from "../../src/integrations/efi";
-import { TOPUP_MAX_CENTS, TOPUP_MIN_CENTS } from "../../src/services/payments/pix";
+import { TOPUP_MAX_CENTS, TOPUP_MIN_CENTS } from "../../src/services/payments/topups";
 import { call, expectProblem, registerUser, type TestUser, unique } from "../helpers";
 import { breakChargeCreation, efiCob, paymentRowById, sandboxCobCount, settle } from "../payment-helpers";
 import { openSocket } from "../ride-helpers";

@@ -3,7 +3,8 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it, vi } from "vitest";
 import { createApp } from "../../src/app";
 import { createServiceContext } from "../../src/composition";
-import { balanceOf, driverAccount, platformAccount } from "../../src/services/ledger/postings";
+import { driverAccount, platformAccount } from "../../src/services/ledger/accounts";
+import { balanceOf } from "../../src/services/ledger/balances";
 import { sandboxControl } from "../efi-network";
 import {
   fakeE2eId,
@@ -16,7 +17,7 @@ import {
   webhookEvents,
   withLostWebhooks,
 } from "../efi-webhook-helpers";
-import { BASE, call, createStaff, expectProblem, registerUser, type TestUser } from "../helpers";
+import { BASE, call, createStaff, expectProblem, readReply, registerUser, type TestUser } from "../helpers";
 import { expectLedgerConsistent } from "../money-helpers";
 import { ridePaymentRow } from "../payment-helpers";
 import { onlineDriver, openSocket, postRide, requestedRide, type TestSocket } from "../ride-helpers";
@@ -246,11 +247,7 @@ describe("POST /webhooks/efi/pix: who may call it", () => {
         executionCtx,
       );
       await waitOnExecutionContext(executionCtx);
-      const text = await response.text();
-      return {
-        e2eId,
-        reply: { status: response.status, headers: response.headers, text, json: JSON.parse(text) },
-      };
+      return { e2eId, reply: await readReply(response) };
     }
 
     it.each([

@@ -4,9 +4,11 @@ import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
 import { createServiceContext } from "../../src/composition";
 import { rides } from "../../src/db/schema";
-import { balanceOf, driverAccount, platformAccount, post } from "../../src/services/ledger/postings";
+import { driverAccount, platformAccount } from "../../src/services/ledger/accounts";
+import { balanceOf } from "../../src/services/ledger/balances";
+import { post } from "../../src/services/ledger/post";
 import { driverCreditStanding, recordCreditTopup } from "../../src/services/ledger/ride-postings";
-import { persistTransition } from "../../src/services/rides/rides";
+import { persistTransition } from "../../src/services/rides/persistence";
 import { decide } from "../../src/services/rides/state";
 import { expectProblem, registerUser, type TestUser, unique } from "../helpers";
 import {

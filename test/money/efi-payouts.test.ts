@@ -4,11 +4,12 @@ import { createServiceContext } from "../../src/composition";
 import { type EfiClient, EfiError, efiWebhookUrl, idEnvioOf } from "../../src/integrations/efi";
 import { EfiPayoutRail, pixSendOutcome } from "../../src/integrations/efi/payout-rail";
 import type { ServiceContext } from "../../src/services/context";
-import { balanceOf, driverAccount, platformAccount, post } from "../../src/services/ledger/postings";
-import { completePayout, requestPayout } from "../../src/services/payouts/payouts";
+import { driverAccount, platformAccount } from "../../src/services/ledger/accounts";
+import { balanceOf } from "../../src/services/ledger/balances";
+import { completePayout } from "../../src/services/payouts/complete";
+import { requestPayout } from "../../src/services/payouts/request";
 import { sandboxControl } from "../efi-network";
-import { unique } from "../helpers";
-import { expectLedgerConsistent, insertUser } from "../money-helpers";
+import { expectLedgerConsistent, fund } from "../money-helpers";
 
 // Payouts by Efí's Pix send (EfiPayoutRail) against the in-process sandbox, which settles sends
 // inline by homologação's rules: R$0.01–10.00 REALIZADO and R$10.01–20.00 NAO_REALIZADO by
@@ -34,22 +35,6 @@ beforeAll(async () => {
 afterEach(async () => {
   await env.DB.prepare("UPDATE settlement_config SET payout_fee_cents = 0 WHERE id = 1").run();
 });
-
-/** A driver whose available balance holds `cents`, as a released Pix earning would. */
-async function fundedDriver(cents: number): Promise<string> {
-  const driverId = await insertUser("driver");
-  await post(createServiceContext(env), {
-    idempotencyKey: `test:fund:${unique()}`,
-    kind: "test.fund",
-    reference: { type: "test", id: unique() },
-    effectiveAt: new Date(),
-    lines: [
-      { account: platformAccount("efi_clearing"), amount: cents },
-      { account: driverAccount(driverId, "available"), amount: -cents },
-    ],
-  });
-  return driverId;
-}
 
 const available = (driverId: string) =>
   balanceOf(createServiceContext(env), driverAccount(driverId, "available"));
@@ -79,7 +64,7 @@ async function applyEfiResult(ctx: ServiceContext, payoutId: string) {
 describe("EfiPayoutRail: a payout sent by Pix through Efí", () => {
   it("sends the payout under its idEnvio to the driver's key; Efí's REALIZADO moves it out of transit", async () => {
     const ctx = efiCtx();
-    const driverId = await fundedDriver(5000);
+    const driverId = await fund(5000);
     const transitBefore = await inTransit();
 
     const payout = await requestPayout(ctx, driverId, { amountCents: 1000, pixKey: CPF_KEY });
@@ -119,7 +104,7 @@ describe("EfiPayoutRail: a failed Pix payout returns the money to the driver's a
   it("NAO_REALIZADO by webhook (the sandbox's R$10.01–20.00 band): reversed, amount and fee back in available", async () => {
     await env.DB.prepare("UPDATE settlement_config SET payout_fee_cents = 150 WHERE id = 1").run();
     const ctx = efiCtx();
-    const driverId = await fundedDriver(5000);
+    const driverId = await fund(5000);
     const transitBefore = await inTransit();
 
     const payout = await requestPayout(ctx, driverId, { amountCents: 1500, pixKey: CPF_KEY });
@@ -142,7 +127,7 @@ describe("EfiPayoutRail: a failed Pix payout returns the money to the driver's a
 
   it("a send Efí rejects after accepting it (sandbox fail-next): the money is back in available", async () => {
     const ctx = efiCtx();
-    const driverId = await fundedDriver(3000);
+    const driverId = await fund(3000);
     const armed = await sandboxControl("POST", "/sandbox/pix-sends/fail-next", {
       motivo: "Conta destino encerrada",
     });
@@ -161,7 +146,7 @@ describe("EfiPayoutRail: a failed Pix payout returns the money to the driver's a
 
   it("above R$20.00 Efí refuses in the request (422 pagamento_negado): the payout fails at once, money back", async () => {
     const ctx = efiCtx();
-    const driverId = await fundedDriver(5000);
+    const driverId = await fund(5000);
     const transitBefore = await inTransit();
 
     const payout = await requestPayout(ctx, driverId, { amountCents: 2001, pixKey: CPF_KEY });
@@ -201,7 +186,7 @@ describe("EfiPayoutRail: an unknown outcome keeps the money in transit", () => {
     "%s: the payout stays in transit, its money held, until Efí's result settles it",
     async (_label, error) => {
       const ctx = efiCtx(efiThatFails(error));
-      const driverId = await fundedDriver(2000);
+      const driverId = await fund(2000);
       const transitBefore = await inTransit();
 
       const payout = await requestPayout(ctx, driverId, { amountCents: 1000, pixKey: CPF_KEY });
@@ -224,7 +209,7 @@ describe("EfiPayoutRail: an unknown outcome keeps the money in transit", () => {
     const ctx = efiCtx(
       efiThatFails(new EfiError({ status: 400, kind: "legacy", code: "chave_invalida", message: "chave" })),
     );
-    const driverId = await fundedDriver(2000);
+    const driverId = await fund(2000);
     const payout = await requestPayout(ctx, driverId, { amountCents: 1000, pixKey: CPF_KEY });
     expect(payout).toMatchObject({ status: "failed", failure_reason: "efi_chave_invalida" });
     expect(await available(driverId)).toBe(2000);

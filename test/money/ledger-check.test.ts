@@ -4,23 +4,19 @@ import { createServiceContext } from "../../src/composition";
 import { createDb } from "../../src/db/client";
 import { LocalPayoutRail } from "../../src/integrations/payout-rail";
 import { ApiError } from "../../src/lib/problem";
-import { checkLedger, type LedgerInvariant } from "../../src/services/ledger/check";
-import {
-  accountId,
-  balanceOf,
-  driverAccount,
-  type Posting,
-  platformAccount,
-  post,
-} from "../../src/services/ledger/postings";
+import { accountId, driverAccount, platformAccount } from "../../src/services/ledger/accounts";
+import { balanceOf } from "../../src/services/ledger/balances";
+import { checkLedger } from "../../src/services/ledger/check";
+import type { LedgerInvariant } from "../../src/services/ledger/invariants";
+import { type Posting, post } from "../../src/services/ledger/post";
 import {
   recordCreditTopup,
   recordRidePayment,
   transitionStatements,
 } from "../../src/services/ledger/ride-postings";
-import { requestPayout } from "../../src/services/payouts/payouts";
+import { requestPayout } from "../../src/services/payouts/request";
 import { getSettlementConfig } from "../../src/services/settlements/config";
-import { releaseSettlement } from "../../src/services/settlements/settlements";
+import { releaseSettlement } from "../../src/services/settlements/release";
 import { call, createStaff, expectProblem, registerUser, unique } from "../helpers";
 import { expectLedgerConsistent, insertCompletedRide, insertUser } from "../money-helpers";
 

@@ -2,15 +2,10 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createServiceContext } from "../../src/composition";
 import { ApiError } from "../../src/lib/problem";
-import {
-  balanceAt,
-  balanceOf,
-  driverAccount,
-  type Posting,
-  platformAccount,
-  post,
-  reverse,
-} from "../../src/services/ledger/postings";
+import { driverAccount, platformAccount } from "../../src/services/ledger/accounts";
+import { balanceAt, balanceOf } from "../../src/services/ledger/balances";
+import { type Posting, post } from "../../src/services/ledger/post";
+import { reverse } from "../../src/services/ledger/reverse";
 import { unique } from "../helpers";
 
 const ctx = () => createServiceContext(env);

@@ -4,14 +4,16 @@ import { createServiceContext } from "../../src/composition";
 import { txidOf } from "../../src/integrations/efi";
 import { EfiPayoutRail } from "../../src/integrations/efi/payout-rail";
 import { newId } from "../../src/lib/ids";
-import { QUEUES } from "../../src/queues/messages";
 import { retryDelaySeconds } from "../../src/queues/retry";
 import type { ServiceContext } from "../../src/services/context";
-import { balanceOf, driverAccount, platformAccount, post } from "../../src/services/ledger/postings";
-import { completePayout, requestPayout } from "../../src/services/payouts/payouts";
-import { requestRefund } from "../../src/services/refunds/refunds";
+import { driverAccount, platformAccount } from "../../src/services/ledger/accounts";
+import { balanceOf } from "../../src/services/ledger/balances";
+import { completePayout } from "../../src/services/payouts/complete";
+import { requestPayout } from "../../src/services/payouts/request";
+import { QUEUES } from "../../src/services/queue-messages";
+import { requestRefund } from "../../src/services/refunds/request";
 import { ingestEfiNotification } from "../../src/services/webhooks/ingest";
-import { CONFIRM_ATTEMPTS } from "../../src/services/webhooks/process";
+import { CONFIRM_ATTEMPTS } from "../../src/services/webhooks/outcome";
 import { EFI_SANDBOX_HOST, sandboxControl } from "../efi-network";
 import {
   deliverToQueue,
@@ -23,8 +25,7 @@ import {
   registerWebhook,
   webhookEvents,
 } from "../efi-webhook-helpers";
-import { unique } from "../helpers";
-import { expectLedgerConsistent, insertCompletedRide, insertUser } from "../money-helpers";
+import { expectLedgerConsistent, fund, insertCompletedRide, insertUser } from "../money-helpers";
 import { paymentRowById } from "../payment-helpers";
 
 // The payments queue consumer, driven explicitly through the Worker's queue handler. Efí's
@@ -387,21 +388,6 @@ describe("payments queue: refunds", () => {
 });
 
 describe("payments queue: Pix send results complete payouts", () => {
-  async function fundedDriver(cents: number) {
-    const driverId = await insertUser("driver");
-    await post(ctx(), {
-      idempotencyKey: `test:fund:${unique()}`,
-      kind: "test.fund",
-      reference: { type: "test", id: unique() },
-      effectiveAt: new Date(),
-      lines: [
-        { account: platformAccount("efi_clearing"), amount: cents },
-        { account: driverAccount(driverId, "available"), amount: -cents },
-      ],
-    });
-    return driverId;
-  }
-
   /** A payout sent by Efí's rail; the sandbox settles it by amount and notifies (lost here). */
   async function efiPayout(driverId: string, amountCents: number) {
     const c = ctx();
@@ -417,7 +403,7 @@ describe("payments queue: Pix send results complete payouts", () => {
   }
 
   it("REALIZADO pays the payout once", async () => {
-    const driverId = await fundedDriver(3000);
+    const driverId = await fund(3000);
     const { payoutId, e2eId } = await efiPayout(driverId, 1000); // ≤ R$10.00: the sandbox pays it
     const inTransit = await balance(platformAccount("payouts_in_transit"));
     const { messages } = await notifyAndProcess(e2eId);
@@ -435,7 +421,7 @@ describe("payments queue: Pix send results complete payouts", () => {
   });
 
   it("NAO_REALIZADO fails the payout and gives the money back to available, once", async () => {
-    const driverId = await fundedDriver(3000);
+    const driverId = await fund(3000);
     const { payoutId, e2eId } = await efiPayout(driverId, 1500); // R$10.01–20.00: the sandbox rejects it
     expect(await balance(driverAccount(driverId, "available"))).toBe(1500);
     const { messages } = await notifyAndProcess(e2eId);
@@ -457,7 +443,7 @@ describe("payments queue: Pix send results complete payouts", () => {
   });
 
   it("a result that contradicts an outcome already applied is flagged and moves nothing", async () => {
-    const driverId = await fundedDriver(3000);
+    const driverId = await fund(3000);
     const { payoutId, e2eId } = await efiPayout(driverId, 1000);
     // A person settled it as failed before Efí's (late) notification of its success arrived.
     await completePayout(ctx(), payoutId, { status: "failed", reason: "manual" });

@@ -3,9 +3,12 @@ import { afterEach, describe, expect, it } from "vitest";
 import { createServiceContext } from "../../src/composition";
 import type { PayoutRail } from "../../src/integrations/payout-rail";
 import type { ServiceContext } from "../../src/services/context";
-import { balanceOf, driverAccount, platformAccount, post } from "../../src/services/ledger/postings";
-import { completePayout, requestPayout } from "../../src/services/payouts/payouts";
+import { driverAccount, platformAccount } from "../../src/services/ledger/accounts";
+import { balanceOf } from "../../src/services/ledger/balances";
+import { completePayout } from "../../src/services/payouts/complete";
+import { requestPayout } from "../../src/services/payouts/request";
 import { call, createStaff, expectProblem, registerUser, type TestUser, unique } from "../helpers";
+import { fund } from "../money-helpers";
 
 const ctx = (overrides: Partial<ServiceContext> = {}): ServiceContext => ({
   ...createServiceContext(env),
@@ -14,23 +17,9 @@ const ctx = (overrides: Partial<ServiceContext> = {}): ServiceContext => ({
 
 const CPF_KEY = "529.982.247-25";
 
-/** Credits the driver's available balance as a settled Pix payment would (clearing → available). */
-async function fund(driverId: string, cents: number) {
-  await post(ctx(), {
-    idempotencyKey: `test:fund:${unique()}`,
-    kind: "test.fund",
-    reference: { type: "test", id: unique() },
-    effectiveAt: new Date(),
-    lines: [
-      { account: platformAccount("efi_clearing"), amount: cents },
-      { account: driverAccount(driverId, "available"), amount: -cents },
-    ],
-  });
-}
-
 async function fundedDriver(cents: number): Promise<TestUser> {
   const driver = await registerUser("driver");
-  await fund(driver.id, cents);
+  await fund(cents, driver.id);
   return driver;
 }
 
@@ -302,7 +291,7 @@ describe("POST /v1/payouts: idempotency", () => {
     const key = unique();
     const body = { amount_cents: 1000, pix_key: CPF_KEY };
     expectProblem(await requestPayoutCall(driver, body, key), 409, "insufficient_funds");
-    await fund(driver.id, 500);
+    await fund(500, driver.id);
     const retry = await requestPayoutCall(driver, body, key);
     expect(retry.status, retry.text).toBe(202);
     expect(await available(driver.id)).toBe(0);

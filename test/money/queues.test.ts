@@ -12,11 +12,13 @@ import { createServiceContext } from "../../src/composition";
 import { handleScheduled } from "../../src/cron";
 import { runNightly } from "../../src/cron/nightly";
 import worker from "../../src/index";
-import { SETTLEMENT_PAGE_SIZE, type SettlementsQueueMessage } from "../../src/queues/messages";
 import { retryDelaySeconds } from "../../src/queues/retry";
 import { enqueueDueSettlements, handleSettlementsBatch } from "../../src/queues/settlements";
 import type { ServiceContext } from "../../src/services/context";
-import { balanceOf, driverAccount, platformAccount, post } from "../../src/services/ledger/postings";
+import { driverAccount, platformAccount } from "../../src/services/ledger/accounts";
+import { balanceOf } from "../../src/services/ledger/balances";
+import { post } from "../../src/services/ledger/post";
+import { SETTLEMENT_PAGE_SIZE, type SettlementsQueueMessage } from "../../src/services/queue-messages";
 import { unique } from "../helpers";
 import { expectLedgerConsistent, insertUser, postPaidRide } from "../money-helpers";
 

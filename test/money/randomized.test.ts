@@ -5,32 +5,31 @@ import type { PayoutOutcome, PayoutRail } from "../../src/integrations/payout-ra
 import { addBusinessDays, businessDateOf, startOfBusinessDate } from "../../src/lib/business-days";
 import { ApiError } from "../../src/lib/problem";
 import type { ServiceContext } from "../../src/services/context";
-import { checkLedger } from "../../src/services/ledger/check";
 import {
   type AccountRef,
   accountId,
   driverAccount,
-  type Posting,
   platformAccount,
-  post,
-  reverse,
-} from "../../src/services/ledger/postings";
+} from "../../src/services/ledger/accounts";
+import { checkLedger } from "../../src/services/ledger/check";
+import { type Posting, post } from "../../src/services/ledger/post";
+import { reverse } from "../../src/services/ledger/reverse";
 import {
   isDivergedTransitionError,
   recordCreditTopup,
   recordRidePayment,
   transitionStatements,
 } from "../../src/services/ledger/ride-postings";
-import { completePayout, requestPayout } from "../../src/services/payouts/payouts";
+import { completePayout } from "../../src/services/payouts/complete";
+import { requestPayout } from "../../src/services/payouts/request";
 import { getSettlementConfig } from "../../src/services/settlements/config";
+import { releaseSettlement, releaseSettlements } from "../../src/services/settlements/release";
 import {
   CLEARING_SWEEPS,
   type ClearingKind,
   clearingCutoff,
-  releaseSettlement,
-  releaseSettlements,
   sweepClearing,
-} from "../../src/services/settlements/settlements";
+} from "../../src/services/settlements/sweep";
 import { expectLedgerConsistent, insertCompletedRides, insertUser } from "../money-helpers";
 
 // A seeded random walk through the money services, checked against a model kept here.

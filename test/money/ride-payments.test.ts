@@ -3,13 +3,9 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createServiceContext } from "../../src/composition";
 import { ApiError } from "../../src/lib/problem";
-import {
-  accountId,
-  balancesOf,
-  driverAccount,
-  platformAccount,
-  post,
-} from "../../src/services/ledger/postings";
+import { accountId, driverAccount, platformAccount } from "../../src/services/ledger/accounts";
+import { balancesOf } from "../../src/services/ledger/balances";
+import { post } from "../../src/services/ledger/post";
 import {
   RideAlreadyPaidError,
   type RidePayment,

@@ -3,25 +3,23 @@ import { describe, expect, it } from "vitest";
 import { createServiceContext } from "../../src/composition";
 import { ApiError } from "../../src/lib/problem";
 import type { ServiceContext } from "../../src/services/context";
+import { driverAccount, platformAccount } from "../../src/services/ledger/accounts";
+import { balanceAt, balanceOf } from "../../src/services/ledger/balances";
+import { post } from "../../src/services/ledger/post";
 import {
-  balanceAt,
-  balanceOf,
-  driverAccount,
-  platformAccount,
-  post,
-} from "../../src/services/ledger/postings";
+  dueSettlementIds,
+  RELEASE_GROUP_SIZE,
+  releaseSettlement,
+  releaseSettlements,
+} from "../../src/services/settlements/release";
 import {
   CARD_CLEARING_WINDOW_DAYS,
   clearingCutoff,
   clearingDue,
-  dueSettlementIds,
   EFI_CLEARING_WINDOW_DAYS,
-  RELEASE_GROUP_SIZE,
-  releaseSettlement,
-  releaseSettlements,
   sweepClearing,
   sweepKey,
-} from "../../src/services/settlements/settlements";
+} from "../../src/services/settlements/sweep";
 import { unique } from "../helpers";
 import { expectLedgerConsistent, insertUser, postPaidRide } from "../money-helpers";
 

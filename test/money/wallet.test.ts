@@ -1,7 +1,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createServiceContext } from "../../src/composition";
-import { type AccountRef, driverAccount, platformAccount, post } from "../../src/services/ledger/postings";
+import { type AccountRef, driverAccount, platformAccount } from "../../src/services/ledger/accounts";
+import { post } from "../../src/services/ledger/post";
 import { call, expectProblem, registerUser, unique } from "../helpers";
 
 const ctx = () => createServiceContext(env);

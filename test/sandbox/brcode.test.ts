@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { crc16, crc16Hex, decodeTlv, dynamicBrCode, parseBrCode, tlv } from "../../sandbox/efi/src/brcode";
 import { sandbox } from "./helpers";
 
-// A production BR Code printed in Efí's own pix-qr-code-detail README (efi/README.md §8).
+// A production BR Code printed in the README of Efí's own pix-qr-code-detail example.
 const EFI_EXAMPLE =
   "00020101021226830014BR.GOV.BCB.PIX2561qrcodespix.sejaefi.com.br/v2/ff719c748dc244a294adee9174ace3795204000053039865802BR5905EFISA6008SAOPAULO62070503***6304BAC4";
 

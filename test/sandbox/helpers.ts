@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { expect } from "vitest";
 import { createSandbox, type SandboxOptions } from "../../sandbox/efi/src/app";
+import { readReply } from "../helpers";
 
 export const CLIENT_ID = "Client_Id_test";
 export const CLIENT_SECRET = "Client_Secret_test";
@@ -83,17 +84,9 @@ export function sandbox(options: Partial<SandboxOptions> = {}) {
       headers["content-type"] ??= "application/json";
       body = JSON.stringify(init.body);
     }
-    const response = await app.fetch(
-      new Request(`http://efi-sandbox.test${path}`, { method, headers, body }),
+    return readReply(
+      await app.fetch(new Request(`http://efi-sandbox.test${path}`, { method, headers, body })),
     );
-    const text = await response.text();
-    let json: any;
-    try {
-      json = text ? JSON.parse(text) : undefined;
-    } catch {
-      json = undefined;
-    }
-    return { status: response.status, headers: response.headers, json, text };
   }
 
   const basic = (id = CLIENT_ID, secret = CLIENT_SECRET) => `Basic ${btoa(`${id}:${secret}`)}`;

@@ -2,6 +2,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker, { type SandboxWorkerEnv } from "../../sandbox/efi/src/index";
+import { readReply } from "../helpers";
 import { newTxid } from "./helpers";
 
 // The Worker entry as `wrangler dev` runs it: bindings and vars from sandbox/efi/wrangler.toml,
@@ -30,12 +31,7 @@ async function call(method: string, path: string, headers: Record<string, string
     ctx,
   );
   await waitOnExecutionContext(ctx);
-  const text = await response.text();
-  return {
-    status: response.status,
-    json: text && response.headers.get("content-type")?.includes("json") ? JSON.parse(text) : undefined,
-    text,
-  };
+  return readReply(response);
 }
 
 describe("the sandbox Worker", () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { isValidCnpj } from "../../src/lib/documents";
+import { maskPixKey, parsePixKey } from "../../src/lib/pix-keys";
 import { ApiError } from "../../src/lib/problem";
-import { maskPixKey, parsePixKey } from "../../src/services/payouts/pix-keys";
 
 describe("parsePixKey accepts and normalises", () => {
   it.each([

@@ -1,4 +1,4 @@
-// Card payments through Efí's Cobranças API (reference §9): `POST /v1/authorize` for a token
+// Card payments through Efí's Cobranças API: `POST /v1/authorize` for a token
 // (its own cache, never shared with the Pix API's), then a one-step charge with the payment token
 // the app obtained from Efí's tokeniser. Card amounts are integer centavos on this API already.
 // Nothing here is retried beyond a single re-authentication on a 401: a one-step charge is a POST
@@ -12,8 +12,9 @@ import type {
   CardRefundRequest,
 } from "../card/provider.ts";
 import { EfiError } from "./errors.ts";
-import { type EfiFetch, type EfiLogger, EfiTransport } from "./http.ts";
+import { type EfiLogger, EfiTransport } from "./http.ts";
 import { cardChargeSchema, cobrancasTokenSchema } from "./types.ts";
+import type { EfiFetch } from "./wire.ts";
 
 export interface EfiCardProviderOptions {
   /** `https://cobrancas.api.efipay.com.br` or `https://cobrancas-h.api.efipay.com.br`. */

@@ -8,7 +8,7 @@
 
 import { z } from "zod";
 import { EfiError } from "./errors.ts";
-import { type EfiFetch, type EfiLogger, type EfiReply, EfiTransport, type RetryPolicy } from "./http.ts";
+import { type EfiLogger, EfiTransport, type RetryPolicy } from "./http.ts";
 import { centsToEfi } from "./money.ts";
 import {
   chargeSchema,
@@ -22,6 +22,7 @@ import {
   qrCodeSchema,
   refundSchema,
 } from "./types.ts";
+import type { EfiFetch, EfiReply } from "./wire.ts";
 
 export interface EfiClientOptions {
   /** `https://pix.api.efipay.com.br`, `https://pix-h.api.efipay.com.br`, or the local emulator. */

@@ -1,4 +1,4 @@
-// Efí answers errors in four shapes (reference §7). The parser is picked by the keys present, as
+// Efí answers errors in four shapes. The parser is picked by the keys present, as
 // Efí's PHP SDK does, and every one becomes the same `EfiError`:
 //   legacy     {nome, mensagem, erros?[{chave, caminho, mensagem}]}            cob, loc, webhook, pixSend, refunds
 //   bcb        {type: ".../error/<Tipo>", title, status, detail, violacoes?}  gn/pix/enviados, generic 403/404

@@ -6,11 +6,18 @@
 // in development and tests plain `fetch` against the emulator, or a scripted fake.
 
 import type { z } from "zod";
-import { EfiError, parseEfiError, parseEfiErrorText } from "./errors.ts";
+import { type EfiError, parseEfiErrorText } from "./errors.ts";
+import { cachedToken, fetchToken, forgetToken } from "./token.ts";
 import type { EfiToken } from "./types.ts";
-
-/** What the client needs of `fetch`; the global one and `env.<mtls binding>.fetch` both fit. */
-export type EfiFetch = (input: string, init: RequestInit) => Promise<Response>;
+import {
+  type EfiFetch,
+  type EfiReply,
+  expectReply,
+  invoke,
+  noAnswer,
+  parseJson,
+  retryAfterMs,
+} from "./wire.ts";
 
 export interface RetryPolicy {
   /** Total tries of an idempotent call, the first included. */
@@ -23,16 +30,13 @@ export interface RetryPolicy {
 export const DEFAULT_RETRY: RetryPolicy = { attempts: 3, baseDelayMs: 200, maxDelayMs: 2_000 };
 export const DEFAULT_TIMEOUT_MS = 10_000;
 
-/** A token is refreshed this long before Efí says it expires (at most half its lifetime). */
-export const TOKEN_REFRESH_MARGIN_MS = 60_000;
-
 /** Structured warnings (a retry, a re-authentication); the app's `Logger` fits. */
 export interface EfiLogger {
   warn(msg: string, fields?: Record<string, string | number | boolean | null | undefined>): void;
 }
 
 export interface TransportOptions {
-  /** Which API, so Pix and Cobranças tokens never mix (a Node SDK v1 bug, reference §10). */
+  /** Which API, so Pix and Cobranças tokens never mix (Efí's Node SDK v1 mixed them up). */
   api: "pix" | "cobrancas";
   baseUrl: string;
   clientId: string;
@@ -63,88 +67,7 @@ export interface EfiCall {
   idempotent: boolean;
 }
 
-export interface EfiReply {
-  status: number;
-  /** Parsed JSON, or undefined for an empty or non-JSON body. */
-  body: unknown;
-  requestId: string | undefined;
-  /**
-   * True when an earlier try of this call failed without a definite answer (no reply, timeout,
-   * 5xx, 429): Efí may have applied it, so a 409 "duplicate" now may well be our own first try.
-   */
-  afterUncertainTry: boolean;
-}
-
-interface CachedToken {
-  accessToken: string;
-  /** Epoch ms after which the token is not used any more (Efí's expiry minus the margin). */
-  refreshAtMs: number;
-}
-
-/**
- * Tokens per isolate, keyed by (API, base URL, client id). Only plain data is shared between
- * requests: a promise created in one request must not be awaited by another in workerd.
- */
-const tokenCache = new Map<string, CachedToken>();
-
-/** Forgets every cached token (tests). */
-export function clearEfiTokenCache(): void {
-  tokenCache.clear();
-}
-
 const defaultSleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-function basicAuth(clientId: string, clientSecret: string): string {
-  const bytes = new TextEncoder().encode(`${clientId}:${clientSecret}`);
-  let binary = "";
-  for (const byte of bytes) binary += String.fromCharCode(byte);
-  return `Basic ${btoa(binary)}`;
-}
-
-function parseJson(text: string): unknown {
-  if (!text) return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-}
-
-function isTimeout(error: unknown): boolean {
-  return error instanceof Error && (error.name === "TimeoutError" || error.name === "AbortError");
-}
-
-/** No answer arrived: the request may or may not have reached Efí. */
-function noAnswer(error: unknown, timeoutMs: number): EfiError {
-  return isTimeout(error)
-    ? new EfiError({
-        status: 0,
-        kind: "unknown",
-        code: "timeout",
-        message: `no answer within ${timeoutMs} ms`,
-        cause: error,
-      })
-    : new EfiError({
-        status: 0,
-        kind: "unknown",
-        code: "network_error",
-        message: error instanceof Error ? error.message : "request failed",
-        cause: error,
-      });
-}
-
-/**
- * Calls the injected fetch as a plain function. Called as `options.fetch(...)` its `this` would
- * be the options object, and workerd's global `fetch` throws "Illegal invocation" on that.
- */
-function invoke(fetchFn: EfiFetch, url: string, init: RequestInit): Promise<Response> {
-  return fetchFn(url, init);
-}
-
-function retryAfterMs(response: Response): number | undefined {
-  const header = response.headers.get("retry-after");
-  return header && /^\d+$/.test(header.trim()) ? Number(header.trim()) * 1000 : undefined;
-}
 
 export class EfiTransport {
   private readonly options: TransportOptions;
@@ -245,21 +168,7 @@ export class EfiTransport {
 
   /** The reply's body parsed by `schema` when its status is one of `ok`, else Efí's error. */
   expect<T>(reply: EfiReply, ok: readonly number[], schema: z.ZodType<T>): T {
-    if (!ok.includes(reply.status)) throw parseEfiError(reply.status, reply.body, reply.requestId);
-    const parsed = schema.safeParse(reply.body);
-    if (!parsed.success) {
-      throw new EfiError({
-        status: reply.status,
-        kind: "unknown",
-        code: "invalid_response",
-        message: `unexpected reply: ${parsed.error.issues
-          .slice(0, 3)
-          .map((i) => `${i.path.join(".") || "(body)"} ${i.message}`)
-          .join("; ")}`,
-        requestId: reply.requestId,
-      });
-    }
-    return parsed.data;
+    return expectReply(reply, ok, schema);
   }
 
   /** `send` + `expect`. */
@@ -283,54 +192,24 @@ export class EfiTransport {
   }
 
   private async token(): Promise<string> {
-    const cached = tokenCache.get(this.cacheKey);
-    if (cached && this.now().getTime() < cached.refreshAtMs) return cached.accessToken;
-    this.pendingToken ??= this.fetchToken().finally(() => {
+    const cached = cachedToken(this.cacheKey, this.now().getTime());
+    if (cached) return cached;
+    this.pendingToken ??= fetchToken({
+      cacheKey: this.cacheKey,
+      url: `${this.baseUrl}${this.options.tokenPath}`,
+      clientId: this.options.clientId,
+      clientSecret: this.options.clientSecret,
+      fetch: this.options.fetch,
+      tokenSchema: this.options.tokenSchema,
+      timeoutMs: this.timeoutMs,
+      now: this.now,
+    }).finally(() => {
       this.pendingToken = undefined;
     });
     return this.pendingToken;
   }
 
   private forget(token: string): void {
-    if (tokenCache.get(this.cacheKey)?.accessToken === token) tokenCache.delete(this.cacheKey);
-  }
-
-  /** `POST` of the client credentials. Never retried: a failure here fails the call. */
-  private async fetchToken(): Promise<string> {
-    const { clientId, clientSecret, tokenPath, tokenSchema } = this.options;
-    const startedAt = this.now().getTime();
-    let response: Response;
-    let text: string;
-    try {
-      response = await invoke(this.options.fetch, `${this.baseUrl}${tokenPath}`, {
-        method: "POST",
-        headers: {
-          accept: "application/json",
-          authorization: basicAuth(clientId, clientSecret),
-          "content-type": "application/json",
-        },
-        body: JSON.stringify({ grant_type: "client_credentials" }),
-        signal: AbortSignal.timeout(this.timeoutMs),
-      });
-      text = await response.text();
-    } catch (error) {
-      throw noAnswer(error, this.timeoutMs);
-    }
-    const requestId = response.headers.get("x-request-id") ?? undefined;
-    if (response.status !== 200 && response.status !== 201) {
-      throw parseEfiErrorText(response.status, text, requestId);
-    }
-    const token = this.expect(
-      { status: 200, body: parseJson(text), requestId, afterUncertainTry: false },
-      [200],
-      tokenSchema,
-    );
-    const lifetimeMs = token.expiresInSeconds * 1000;
-    const margin = Math.min(TOKEN_REFRESH_MARGIN_MS, lifetimeMs / 2);
-    tokenCache.set(this.cacheKey, {
-      accessToken: token.accessToken,
-      refreshAtMs: startedAt + lifetimeMs - margin,
-    });
-    return token.accessToken;
+    forgetToken(this.cacheKey, token);
   }
 }

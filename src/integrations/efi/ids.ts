@@ -1,4 +1,5 @@
-// Our ids as Efí's: txid is 26–35 alphanumerics and idEnvio 1–35 (shared/efi/README.md §2, §5).
+// Our ids as Efí's: a txid is 26–35 alphanumerics (`PUT /v2/cob/:txid`) and an idEnvio 1–35
+// (`PUT /v3/gn/pix/:idEnvio`).
 // Ours are `<prefix>_<26-char ULID>`, so dropping the underscore fits both and maps back.
 
 /** The txid of a payment's Pix charge; each regenerated charge (attempt) gets a new one. */

@@ -1,5 +1,5 @@
-// Efí Bank: the only place in the code base that knows its wire format (reference:
-// ../shared/efi/README.md). Callers see integer centavos, our own ids and `EfiError`.
+// Efí Bank: the only place in the code base that knows its wire format (API Pix and the card
+// slice of the Cobranças API). Callers see integer centavos, our own ids and `EfiError`.
 
 export { createEfiCardProvider, type EfiCardProviderOptions } from "./card.ts";
 export {
@@ -12,15 +12,9 @@ export {
   type SendPixInput,
 } from "./client.ts";
 export { EfiError, type EfiErrorKind, type EfiViolation, parseEfiError } from "./errors.ts";
-export {
-  clearEfiTokenCache,
-  DEFAULT_RETRY,
-  DEFAULT_TIMEOUT_MS,
-  type EfiFetch,
-  type EfiLogger,
-  type RetryPolicy,
-} from "./http.ts";
+export { DEFAULT_RETRY, DEFAULT_TIMEOUT_MS, type EfiLogger, type RetryPolicy } from "./http.ts";
 export { idEnvioOf, payoutIdOf, txidOf } from "./ids.ts";
+export { clearEfiTokenCache } from "./token.ts";
 export type {
   EfiCharge,
   EfiChargeStatus,
@@ -32,3 +26,4 @@ export type {
   EfiRefundStatus,
 } from "./types.ts";
 export { efiWebhookUrl } from "./webhook-url.ts";
+export type { EfiFetch } from "./wire.ts";

@@ -1,4 +1,4 @@
-// Payouts by Efí's Pix send (reference §5): the PayoutRail the composition root picks unless
+// Payouts by Efí's Pix send (`PUT /v3/gn/pix/:idEnvio`): the PayoutRail the composition root picks unless
 // PAYOUT_RAIL = "local". The send's result arrives later, by the Pix webhook (or a read of the
 // send by its idEnvio), and the payments queue applies it with `completePayout`.
 

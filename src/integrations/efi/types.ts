@@ -1,7 +1,7 @@
 // Efí's replies, parsed at the boundary with zod into our own shapes: amounts become integer
 // centavos here (through `efiToCents`), ids and timestamps keep Efí's strings. Object schemas
-// ignore keys they do not know, and are tolerant wherever the reference marks a fact UNCONFIRMED
-// or shows Efí contradicting itself (numbers that arrive as numeric strings, optional fields).
+// ignore keys they do not know, and are tolerant wherever Efí's documentation leaves a fact
+// unconfirmed or contradicts itself (numbers that arrive as numeric strings, optional fields).
 
 import { z } from "zod";
 import { EFI_AMOUNT_PATTERN, efiToCents } from "./money.ts";
@@ -243,7 +243,7 @@ export const pixSendReadSchema = z
   );
 
 // ---------------------------------------------------------------------------------------------
-// Cobranças API: card one-step (§9)
+// Cobranças API: card one-step
 
 export type EfiCardChargeStatus = string;
 

@@ -2,7 +2,7 @@
  * The URL we register at Efí for Pix notifications:
  * `https://<host>/webhooks/efi/pix?hmac=<secret>&ignorar=`.
  * Efí POSTs to `{webhookUrl}/pix`; with `&ignorar=` last, that `/pix` lands inside the ignored
- * query value instead of the path, so one route serves every notification (reference §4).
+ * query value instead of the path, so one route serves every notification.
  * The `hmac` secret authenticates Efí, since a Worker cannot check its client certificate.
  */
 export function efiWebhookUrl(publicBaseUrl: string, hmacSecret: string): string {

@@ -2,7 +2,7 @@ import { z } from "zod";
 import { ApiError, type FieldError } from "../../lib/problem";
 import { EFI_AMOUNT_PATTERN, efiToCents } from "./money.ts";
 
-// Efí's Pix webhook body (shared/efi/README.md §4): its wire format is known here and nowhere
+// Efí's Pix webhook body (`{"pix": [...]}`): its wire format is known here and nowhere
 // else. `parseEfiNotification` validates every item of a notification (all or nothing) and turns
 // it into our normalised items, amounts in centavos, with Efí's own item kept beside each.
 

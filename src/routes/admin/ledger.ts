@@ -1,7 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { requireAuth, requirePermission } from "../../http/auth";
 import { AUTH_PROBLEMS, createRouter, jsonContent, problemResponses } from "../../http/router";
-import { checkLedger, LEDGER_INVARIANTS } from "../../services/ledger/check";
+import { checkLedger } from "../../services/ledger/check";
+import { LEDGER_INVARIANTS } from "../../services/ledger/invariants";
 
 const LedgerCheckSchema = z
   .object({
@@ -18,11 +19,12 @@ const LedgerCheckSchema = z
 
 const check = createRoute({
   method: "get",
-  path: "/v1/admin/ledger/check",
+  path: "/check",
+  operationId: "checkLedger",
   tags: ["Admin"],
   summary: "Verify the ledger's invariants now",
   description:
-    "Runs the same check as the nightly job: global sum zero, balanced transactions, cached balances, floors, clearing windows, settlements and payouts. Answers 200 with the breaches found; `ok` tells whether there were any.",
+    "Staff with the `ledger:read` permission; read only. Runs the same check as the nightly job: global sum zero, balanced transactions, cached balances, floors, clearing windows, settlements and payouts. Answers 200 with the breaches found; `ok` tells whether there were any.",
   security: [{ bearerAuth: [] }],
   middleware: [requireAuth, requirePermission("ledger:read")] as const,
   responses: {

@@ -12,7 +12,48 @@ import {
   jsonContent,
   problemResponses,
 } from "../../http/router";
-import { requestRefund } from "../../services/refunds/refunds";
+import { PageQuerySchema } from "../../lib/pagination";
+import { WEBHOOK_EVENT_KINDS } from "../../services/queue-messages";
+import { requestRefund } from "../../services/refunds/request";
+import { listFlaggedWebhookEvents } from "../../services/webhooks/ingest";
+
+const FlaggedSchema = z
+  .object({
+    id: z.string().openapi({ example: "whk_01JD8Y3M0S3Q4VQK6E9Q1T2B5C" }),
+    kind: z.enum(WEBHOOK_EVENT_KINDS),
+    end_to_end_id: z.string(),
+    refund_id: z.string().nullable(),
+    detail: z.string().nullable().openapi({
+      example: "amount mismatch: payment pay_… is 1350, the charge 1350, the Pix 1000 centavos",
+    }),
+    item: z
+      .record(z.string(), z.unknown())
+      .nullable()
+      .openapi({ description: "The item as stored: amounts in centavos, txid, idEnvio, refund status" }),
+    received_at: z.string(),
+    flagged_at: z.string().nullable(),
+  })
+  .openapi("FlaggedWebhookEvent");
+
+const listFlagged = createRoute({
+  method: "get",
+  path: "/flagged",
+  operationId: "listFlaggedPayments",
+  tags: ["Admin"],
+  summary: "Webhook items flagged for a person",
+  description:
+    "Staff with the `payments:refund` permission; read only. Efí notifications the payments consumer would not apply, newest first: a Pix whose amount differs from its charge, a second Pix for a paid payment (to refund), an unknown txid or idEnvio, money back from a payout, or an item Efí never confirmed. Nothing was credited for any of them.",
+  security: [{ bearerAuth: [] }],
+  middleware: [requireAuth, requirePermission("payments:refund")] as const,
+  request: { query: PageQuerySchema },
+  responses: {
+    200: jsonContent(
+      z.object({ items: z.array(FlaggedSchema), next_cursor: z.string().nullable() }),
+      "A page of flagged items",
+    ),
+    ...problemResponses("validation_failed", ...AUTH_PROBLEMS, "forbidden"),
+  },
+});
 
 const RefundSchema = z
   .object({
@@ -68,11 +109,12 @@ const CreateRefundSchema = z
 
 const refund = createRoute({
   method: "post",
-  path: "/v1/admin/payments/{id}/refund",
+  path: "/{id}/refund",
+  operationId: "refundPayment",
   tags: ["Admin"],
   summary: "Refund a payment, fully or in part",
   description:
-    "Refunds a paid (or partially refunded) payment through its provider: a Pix payment by an Efí refund (devolução) of the received Pix, a card payment by the card provider. Never more than what is left (the amount paid, less what was refunded and refunds still processing): 422 `refund_exceeds_paid`. Answered 202 with the refund, usually `processing`: the ledger reversal (the driver's share from their available balance, the rest from revenue) and the payment's `refunded_cents` move only when Efí confirms. Audited. Needs an `Idempotency-Key`: a retry returns the first reply and refunds once.",
+    "Staff with the `payments:refund` permission. Refunds a paid (or partially refunded) payment through its provider: a Pix payment by an Efí refund (devolução) of the received Pix, a card payment by the card provider. Never more than what is left (the amount paid, less what was refunded and refunds still processing): 422 `refund_exceeds_paid`. Answered 202 with the refund, usually `processing`: the ledger reversal (the driver's share from their available balance, the rest from revenue) and the payment's `refunded_cents` move only when Efí confirms. Audited. Needs an `Idempotency-Key`: a retry returns the first reply and refunds once.",
   security: [{ bearerAuth: [] }],
   middleware: [requireAuth, requirePermission("payments:refund"), idempotent] as const,
   request: {
@@ -96,13 +138,17 @@ const refund = createRoute({
   },
 });
 
-export const adminPaymentRoutes = createRouter().openapi(refund, async (c) => {
-  const body = c.req.valid("json");
-  const result = await requestRefund(c.get("ctx"), {
-    paymentId: c.req.valid("param").id,
-    amountCents: body.amount_cents,
-    reason: body.reason,
-    actorId: c.get("user").id,
+export const adminPaymentRoutes = createRouter()
+  .openapi(listFlagged, async (c) =>
+    c.json(await listFlaggedWebhookEvents(c.get("ctx"), c.req.valid("query")), 200),
+  )
+  .openapi(refund, async (c) => {
+    const body = c.req.valid("json");
+    const result = await requestRefund(c.get("ctx"), {
+      paymentId: c.req.valid("param").id,
+      amountCents: body.amount_cents,
+      reason: body.reason,
+      actorId: c.get("user").id,
+    });
+    return c.json(result, 202);
   });
-  return c.json(result, 202);
-});

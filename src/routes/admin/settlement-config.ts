@@ -65,9 +65,12 @@ const security = [{ bearerAuth: [] }];
 
 const readConfig = createRoute({
   method: "get",
-  path: "/v1/admin/settlement-config",
+  path: "/",
+  operationId: "getSettlementConfig",
   tags: ["Admin"],
   summary: "The settlement and payout settings",
+  description:
+    "Staff with the `settlements:read` permission; read only. D+N, holidays, payout minimum and fee, credit floor.",
   security,
   middleware: [requireAuth, requirePermission("settlements:read")] as const,
   responses: {
@@ -78,11 +81,12 @@ const readConfig = createRoute({
 
 const replaceConfig = createRoute({
   method: "put",
-  path: "/v1/admin/settlement-config",
+  path: "/",
+  operationId: "replaceSettlementConfig",
   tags: ["Admin"],
   summary: "Replace the settlement and payout settings",
   description:
-    "Every field is required (read, change, write back). Audited with the settings before and after. A new D+N applies to payments confirmed from now on; a new credit floor applies to every driver at once.",
+    "Staff with the `settlements:write` permission. Every field is required (read, change, write back). Audited with the settings before and after. A new D+N applies to payments confirmed from now on; a new credit floor applies to every driver at once.",
   security,
   middleware: [requireAuth, requirePermission("settlements:write")] as const,
   request: jsonBody(UpdateSettlementConfigSchema),

@@ -25,17 +25,24 @@ const QuerySchema = z.object({
 });
 
 const description =
-  "Efí's Pix notification, `{\"pix\": [ … ]}` as Efí sends it: received Pix, refunds of them (`devolucoes`), and results of our Pix sends (`gnExtras.idEnvio`). Authenticated by the `hmac` query secret (constant-time) and, when `EFI_WEBHOOK_ALLOWED_IPS` is set, the sender address. Every item is validated before any is stored (one bad item: 400, nothing stored); each is stored once (by end-to-end id, kind and refund id) and queued for the payments consumer, which confirms it against Efí before money moves. Answered 200 at once, also for a duplicate. The registered URL is `/webhooks/efi/pix?hmac=<secret>&ignorar=`, so Efí's `/pix` suffix lands in `ignorar`; `/webhooks/efi` is accepted as well.";
+  "Called by Efí, not by clients. Efí's Pix notification, `{\"pix\": [ … ]}` as Efí sends it: received Pix, refunds of them (`devolucoes`), and results of our Pix sends (`gnExtras.idEnvio`). Authenticated by the `hmac` query secret (constant-time) and, when `EFI_WEBHOOK_ALLOWED_IPS` is set, the sender address. Every item is validated before any is stored (one bad item: 400, nothing stored); each is stored once (by end-to-end id, kind and refund id) and queued for the payments consumer, which confirms it against Efí before money moves. Answered 200 at once, also for a duplicate. The registered URL is `/webhooks/efi/pix?hmac=<secret>&ignorar=`, so Efí's `/pix` suffix lands in `ignorar`; `/webhooks/efi` is accepted as well.";
 
 const responses = {
   200: jsonContent(ReceiptSchema, "Accepted (stored and queued, or already known)"),
-  ...problemResponses("webhook_malformed", "webhook_unauthorized", "webhook_forbidden", "payload_too_large"),
+  ...problemResponses(
+    "webhook_malformed",
+    "validation_failed",
+    "webhook_unauthorized",
+    "webhook_forbidden",
+    "payload_too_large",
+  ),
 };
 
-const notification = (path: string) =>
+const notification = (path: string, operationId: string) =>
   createRoute({
     method: "post",
     path,
+    operationId,
     tags: ["Webhooks"],
     summary: "Efí Pix notification",
     description,
@@ -51,12 +58,12 @@ async function receive(c: Context<AppEnv>) {
 }
 
 /**
- * A plain route outside /v1 (no JSON guard: Efí's body is read and parsed here, after the sender
- * is authenticated), with its own body limit.
+ * Mounted outside /v1 (no JSON guard: Efí's body is read and parsed here, after the sender is
+ * authenticated), with its own body limit.
  */
 export const efiWebhookRoutes = createRouter();
 efiWebhookRoutes.use(
-  "/webhooks/*",
+  "*",
   bodyLimit({
     maxSize: WEBHOOK_MAX_BODY_BYTES,
     onError: () => {
@@ -64,5 +71,5 @@ efiWebhookRoutes.use(
     },
   }),
 );
-efiWebhookRoutes.openapi(notification("/webhooks/efi/pix"), receive);
-efiWebhookRoutes.openapi(notification("/webhooks/efi"), receive);
+efiWebhookRoutes.openapi(notification("/pix", "receiveEfiPixNotification"), receive);
+efiWebhookRoutes.openapi(notification("/", "receiveEfiNotification"), receive);

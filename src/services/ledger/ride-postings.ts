@@ -7,20 +7,12 @@ import type { ServiceContext } from "../context";
 import { currentCommissionRule, splitFare } from "../pricing/commission";
 import type { RideRow } from "../rides/state";
 import { getSettlementConfig } from "../settlements/config";
-import { scheduleSettlementStatement } from "../settlements/settlements";
-import {
-  accountId,
-  driverAccount,
-  type Posting,
-  type PostingLine,
-  type PostingResult,
-  platformAccount,
-  post,
-  postingStatements,
-} from "./postings";
+import { scheduleSettlementStatement } from "../settlements/schedule";
+import { accountId, driverAccount, platformAccount } from "./accounts";
+import { type Posting, type PostingLine, type PostingResult, post, postingStatements } from "./post";
 
-// The ledger side of ride money (DESIGN.md, Money). Providers (Efí Pix, card) confirm payments
-// elsewhere and call in here; this module only decides the entries.
+// The ledger side of ride money. Providers (Efí Pix, card) confirm payments elsewhere and call
+// in here; this module only decides the entries.
 //
 // - A Pix or card payment of a ride: clearing ← amount; driver pending ← driver share; platform
 //   revenue ← commission (splitFare, with the commission rule in force when the ride ended), and

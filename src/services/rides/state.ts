@@ -27,12 +27,15 @@ export type Decision =
   | { ok: true; next: RideRow; event: RideEventType; actorId: string | null }
   | { ok: false; code: ProblemCode; detail: string };
 
+/** What a ride's room answers to a command: the ride after it, or why it was refused. */
+export type ActResult = { ok: true; ride: RideRow } | { ok: false; code: ProblemCode; detail: string };
+
 const ACTIVE: readonly RideStatus[] = ["accepted", "arrived", "in_progress"];
 
 const refuse = (code: ProblemCode, detail: string): Decision => ({ ok: false, code, detail });
 
 /**
- * The state machine of DESIGN.md, as a pure function: requested → accepted → arrived →
+ * The ride's state machine, as a pure function: requested → accepted → arrived →
  * in_progress → completed; cancelled from the first three; expired from requested.
  */
 export function decide(row: RideRow, action: RideAction, now: Date): Decision {

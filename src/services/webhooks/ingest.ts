@@ -16,12 +16,12 @@ export type {
   StoredRefund,
 } from "../../integrations/efi/webhook";
 
-import { type PaymentsQueueMessage as PaymentsMessage, PaymentsQueueMessage } from "../../queues/messages";
+import { type PaymentsQueueMessage as PaymentsMessage, PaymentsQueueMessage } from "../queue-messages";
 
-// Efí's Pix webhook (shared/efi/README.md §4), the intake half: authenticate the sender, parse
-// every item, store each item once in `webhook_events` and queue the new ones. Nothing here
-// trusts the body beyond "something may have happened": the payments queue consumer
-// (efi-webhook-processing.ts) confirms each item against Efí's API before any money moves.
+// Efí's Pix webhook, the intake half: authenticate the sender, parse every item, store each
+// item once in `webhook_events` and queue the new ones. Nothing here trusts the body beyond
+// "something may have happened": the payments queue consumer (`processWebhookEvent`) confirms
+// each item against Efí's API before any money moves.
 
 export type WebhookEventRow = typeof webhookEvents.$inferSelect;
 export type WebhookEventKind = WebhookEventRow["kind"];

@@ -1,0 +1,14 @@
+import { createRouter } from "../../http/router";
+import { availableRideRoutes } from "./available";
+import { rideLifecycleRoutes } from "./lifecycle";
+import { ridePaymentRoutes } from "./payment";
+import { quoteRoutes } from "./quote";
+import { rideSocketRoutes } from "./socket";
+
+/** Everything under /v1/rides: a quote, the rides on offer near a driver, then rides by id. */
+export const rideRoutes = createRouter()
+  .route("/quote", quoteRoutes)
+  .route("/available", availableRideRoutes)
+  .route("/", rideLifecycleRoutes)
+  .route("/", ridePaymentRoutes)
+  .route("/", rideSocketRoutes);

@@ -1,0 +1,276 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import { PAYMENT_METHODS } from "../../db/schema";
+import { requireAuth, requireRole } from "../../http/auth";
+import { idempotent } from "../../http/idempotency";
+import {
+  AUTH_PROBLEMS,
+  BODY_PROBLEMS,
+  createRouter,
+  IDEMPOTENCY_PROBLEMS,
+  IdempotencyHeaders,
+  jsonBody,
+  jsonContent,
+  problemResponses,
+} from "../../http/router";
+import { PageQuerySchema } from "../../lib/pagination";
+import type { ProblemCode } from "../../lib/problem";
+import * as rides from "../../services/rides";
+import { CategorySchema, distinctTripPoints, IdParamSchema, LatLngSchema } from "../schemas";
+import { RideSchema } from "./ride-schema";
+
+const nullableString = z.string().nullable();
+
+const CreateRideSchema = z
+  .object({
+    pickup: LatLngSchema,
+    dropoff: LatLngSchema,
+    category: CategorySchema,
+    payment_method: z.enum(PAYMENT_METHODS),
+    quote_id: z
+      .string()
+      .min(1)
+      .max(64)
+      .optional()
+      .openapi({ description: "Keeps the quoted price while valid" }),
+  })
+  .superRefine(distinctTripPoints)
+  .openapi("CreateRideRequest");
+
+const CompleteSchema = z
+  .object({
+    distance_m: z.number().int().min(0).max(1_000_000).optional(),
+    duration_s: z.number().int().min(0).max(86_400).optional(),
+  })
+  .openapi("CompleteRideRequest");
+
+const CancelSchema = z.object({ reason: z.string().trim().min(1).max(280) }).openapi("CancelRideRequest");
+
+const RatingSchema = z
+  .object({ stars: z.number().int().min(1).max(5), comment: z.string().trim().max(500).optional() })
+  .openapi("RatingRequest");
+
+const RatingReplySchema = z
+  .object({
+    ride_id: z.string(),
+    rater_id: z.string(),
+    ratee_id: z.string(),
+    stars: z.number().int(),
+    comment: nullableString,
+    created_at: z.string(),
+  })
+  .openapi("Rating");
+
+const security = [{ bearerAuth: [] }];
+const TRANSITION_PROBLEMS: ProblemCode[] = [
+  ...AUTH_PROBLEMS,
+  "validation_failed",
+  "forbidden",
+  "not_found",
+  "invalid_transition",
+];
+
+const createRide = createRoute({
+  method: "post",
+  path: "/",
+  operationId: "createRide",
+  tags: ["Rides"],
+  summary: "Request a ride",
+  description:
+    "A passenger without an active ride asks for a ride; it is offered to nearby drivers until one accepts or it expires. Needs an `Idempotency-Key` header: a retry with the same key and body returns the first reply (with `idempotent-replayed: true`); the same key with another body is a 422.",
+  security,
+  middleware: [requireAuth, requireRole("passenger"), idempotent] as const,
+  request: {
+    ...jsonBody(CreateRideSchema),
+    headers: IdempotencyHeaders,
+  },
+  responses: {
+    201: jsonContent(RideSchema, "The requested ride"),
+    ...problemResponses(
+      ...BODY_PROBLEMS,
+      ...AUTH_PROBLEMS,
+      "forbidden",
+      ...IDEMPOTENCY_PROBLEMS,
+      "passenger_has_active_ride",
+      "outside_service_area",
+      "category_not_offered",
+      "payment_method_not_offered",
+      "card_required",
+      "quote_not_found",
+      "quote_expired",
+      "quote_mismatch",
+    ),
+  },
+});
+
+const listRides = createRoute({
+  method: "get",
+  path: "/",
+  operationId: "listRides",
+  tags: ["Rides"],
+  summary: "The caller's rides, newest first",
+  description:
+    "For passengers and drivers; read only. A passenger sees the rides they requested; a driver, the rides they took.",
+  security,
+  middleware: [requireAuth, requireRole("passenger", "driver")] as const,
+  request: { query: PageQuerySchema },
+  responses: {
+    200: jsonContent(
+      z.object({ items: z.array(RideSchema), next_cursor: nullableString }),
+      "A page of rides",
+    ),
+    ...problemResponses(...AUTH_PROBLEMS, "forbidden", "validation_failed"),
+  },
+});
+
+const getRide = createRoute({
+  method: "get",
+  path: "/{id}",
+  operationId: "getRide",
+  tags: ["Rides"],
+  summary: "One ride",
+  description:
+    "Read only. Its passenger, its driver, or any driver while it is on offer; anyone else gets 404.",
+  security,
+  middleware: [requireAuth] as const,
+  request: { params: IdParamSchema },
+  responses: {
+    200: jsonContent(RideSchema, "The ride"),
+    ...problemResponses(...AUTH_PROBLEMS, "validation_failed", "not_found"),
+  },
+});
+
+const accept = createRoute({
+  method: "post",
+  path: "/{id}/accept",
+  operationId: "acceptRide",
+  tags: ["Rides"],
+  summary: "Take a requested ride",
+  description:
+    "An online driver with a vehicle of the ride's category takes a `requested` ride, which becomes `accepted` and assigned to them. Exactly one driver wins however many accept at once; the others get 409.",
+  security,
+  middleware: [requireAuth, requireRole("driver")] as const,
+  request: { params: IdParamSchema },
+  responses: {
+    200: jsonContent(RideSchema, "The ride, now accepted by the caller"),
+    ...problemResponses(
+      ...BODY_PROBLEMS,
+      ...TRANSITION_PROBLEMS,
+      "ride_already_accepted",
+      "ride_not_requested",
+      "driver_has_active_ride",
+      "vehicle_required",
+      "vehicle_category_mismatch",
+      "driver_offline",
+      "driver_credit_insufficient",
+    ),
+  },
+});
+
+const driverStep = (step: "arrive" | "start") =>
+  createRoute({
+    method: "post",
+    path: `/{id}/${step}`,
+    operationId: step === "arrive" ? "arriveAtPickup" : "startRide",
+    tags: ["Rides"],
+    summary: step === "arrive" ? "The assigned driver is at the pickup" : "The trip starts",
+    description:
+      step === "arrive"
+        ? "Only the ride's assigned driver; the ride goes from `accepted` to `arrived`."
+        : "Only the ride's assigned driver, once arrived; the ride goes from `arrived` to `in_progress`.",
+    security,
+    middleware: [requireAuth, requireRole("driver")] as const,
+    request: { params: IdParamSchema },
+    responses: {
+      200: jsonContent(RideSchema, "The ride"),
+      ...problemResponses(...BODY_PROBLEMS, ...TRANSITION_PROBLEMS),
+    },
+  });
+
+const complete = createRoute({
+  method: "post",
+  path: "/{id}/complete",
+  operationId: "completeRide",
+  tags: ["Rides"],
+  summary: "The trip ends; fixes the final fare",
+  description:
+    "Only the ride's assigned driver; the ride goes from `in_progress` to `completed` and its payment starts (a Pix charge, a card charge, nothing for cash). The final fare applies the ride's pricing rule to the reported distance and duration; without them, the estimated distance and the time since start.",
+  security,
+  middleware: [requireAuth, requireRole("driver")] as const,
+  request: {
+    params: IdParamSchema,
+    body: { required: false, content: { "application/json": { schema: CompleteSchema } } },
+  },
+  responses: {
+    200: jsonContent(RideSchema, "The completed ride"),
+    ...problemResponses(...BODY_PROBLEMS, ...TRANSITION_PROBLEMS),
+  },
+});
+
+const cancel = createRoute({
+  method: "post",
+  path: "/{id}/cancel",
+  operationId: "cancelRide",
+  tags: ["Rides"],
+  summary: "Cancel a ride not yet started",
+  description:
+    "By its passenger or its assigned driver. A passenger cancelling more than the grace period after a driver accepted is charged the cancellation fee of the ride's pricing rule.",
+  security,
+  middleware: [requireAuth, requireRole("passenger", "driver")] as const,
+  request: { params: IdParamSchema, ...jsonBody(CancelSchema) },
+  responses: {
+    200: jsonContent(RideSchema, "The cancelled ride"),
+    ...problemResponses(...BODY_PROBLEMS, ...TRANSITION_PROBLEMS),
+  },
+});
+
+const rate = createRoute({
+  method: "post",
+  path: "/{id}/rating",
+  operationId: "rateRide",
+  tags: ["Rides"],
+  summary: "Rate the other party of a completed ride",
+  description:
+    "The passenger rates the driver, or the driver the passenger, once per completed ride; a second rating is a 409.",
+  security,
+  middleware: [requireAuth, requireRole("passenger", "driver")] as const,
+  request: { params: IdParamSchema, ...jsonBody(RatingSchema) },
+  responses: {
+    201: jsonContent(RatingReplySchema, "The rating"),
+    ...problemResponses(...BODY_PROBLEMS, ...TRANSITION_PROBLEMS, "already_rated"),
+  },
+});
+
+export const rideLifecycleRoutes = createRouter()
+  .openapi(createRide, async (c) => {
+    const ride = await rides.createRide(c.get("ctx"), c.get("user").id, c.req.valid("json"));
+    return c.json(ride, 201);
+  })
+  .openapi(listRides, async (c) =>
+    c.json(await rides.listRides(c.get("ctx"), c.get("user"), c.req.valid("query")), 200),
+  )
+  .openapi(getRide, async (c) =>
+    c.json(await rides.getRide(c.get("ctx"), c.get("user"), c.req.valid("param").id), 200),
+  )
+  .openapi(accept, async (c) =>
+    c.json(await rides.acceptRide(c.get("ctx"), c.get("user"), c.req.valid("param").id), 200),
+  )
+  .openapi(driverStep("arrive"), async (c) =>
+    c.json(await rides.driverStep(c.get("ctx"), c.get("user"), c.req.valid("param").id, "arrive"), 200),
+  )
+  .openapi(driverStep("start"), async (c) =>
+    c.json(await rides.driverStep(c.get("ctx"), c.get("user"), c.req.valid("param").id, "start"), 200),
+  )
+  .openapi(complete, async (c) => {
+    const trip = c.req.valid("json") ?? {};
+    return c.json(await rides.completeRide(c.get("ctx"), c.get("user"), c.req.valid("param").id, trip), 200);
+  })
+  .openapi(cancel, async (c) => {
+    const { reason } = c.req.valid("json");
+    return c.json(await rides.cancelRide(c.get("ctx"), c.get("user"), c.req.valid("param").id, reason), 200);
+  })
+  .openapi(rate, async (c) => {
+    return c.json(
+      await rides.rateRide(c.get("ctx"), c.get("user"), c.req.valid("param").id, c.req.valid("json")),
+      201,
+    );
+  });

@@ -1,0 +1,96 @@
+import { and, eq, gt, inArray, sql } from "drizzle-orm";
+import type { Database } from "../../db/client";
+import { drivers, type PaymentMethod, rides } from "../../db/schema";
+import { cellsWithin, haversineMeters, type LatLng, MAX_COVER_CELLS } from "../../lib/geo";
+import { ApiError } from "../../lib/problem";
+import type { ServiceContext } from "../context";
+
+/** Upper bound on requested rides read per "available" query (9 cells); keeps a hot area bounded. */
+export const AVAILABLE_RIDES_SCAN_CAP = 500;
+
+export interface AvailableRide {
+  id: string;
+  category: string;
+  pickup: LatLng;
+  dropoff: LatLng;
+  estimated_fare_cents: number;
+  payment_method: PaymentMethod;
+  distance_to_pickup_m: number;
+  created_at: string;
+  expires_at: string;
+}
+
+/**
+ * The candidate query behind `listAvailableRides`: requested, unexpired rides of the driver's
+ * vehicle category whose pickup cell is one of `cells` (the cover of the radius). It uses
+ * `rides_requested_cell_idx` (status, pickup_cell); exported so a test can EXPLAIN the same SQL.
+ */
+export function availableRidesQuery(db: Database, driverId: string, cells: string[], now: Date) {
+  return db
+    .select({
+      id: rides.id,
+      category: rides.category,
+      pickupLat: rides.pickupLat,
+      pickupLng: rides.pickupLng,
+      dropoffLat: rides.dropoffLat,
+      dropoffLng: rides.dropoffLng,
+      estimatedFareCents: rides.estimatedFareCents,
+      paymentMethod: rides.paymentMethod,
+      createdAt: rides.createdAt,
+      expiresAt: rides.expiresAt,
+    })
+    .from(rides)
+    .where(
+      and(
+        eq(rides.status, "requested"),
+        inArray(rides.pickupCell, cells),
+        gt(rides.expiresAt, now.toISOString()),
+        sql`${rides.category} = (SELECT ${drivers.vehicleCategory} FROM ${drivers} WHERE ${drivers.userId} = ${driverId})`,
+      ),
+    )
+    .limit(AVAILABLE_RIDES_SCAN_CAP);
+}
+
+/**
+ * Requested rides near the driver, nearest first. One round trip: the driver's vehicle and the
+ * candidates of the 9 cells around the point are read in one batch; the exact radius
+ * (NEARBY_RADIUS_M) and the order are applied here. No passenger data leaves this function.
+ */
+export async function listAvailableRides(
+  ctx: ServiceContext,
+  driverId: string,
+  point: LatLng,
+  limit: number,
+): Promise<AvailableRide[]> {
+  const cells = cellsWithin(point, ctx.config.NEARBY_RADIUS_M);
+  if (cells.length > MAX_COVER_CELLS) {
+    throw new ApiError("outside_service_area", "No rides are served this close to a pole");
+  }
+  const [driver, candidates] = await ctx.db.batch([
+    ctx.db.select({ category: drivers.vehicleCategory }).from(drivers).where(eq(drivers.userId, driverId)),
+    availableRidesQuery(ctx.db, driverId, cells, ctx.now()),
+  ]);
+  if (!driver[0]?.category) {
+    throw new ApiError("vehicle_required", "Register a vehicle with PUT /v1/drivers/me/vehicle first");
+  }
+  const radius = ctx.config.NEARBY_RADIUS_M;
+  return candidates
+    .map((ride) => {
+      const pickup = { lat: ride.pickupLat, lng: ride.pickupLng };
+      return { ride, pickup, distance: haversineMeters(point, pickup) };
+    })
+    .filter(({ distance }) => distance <= radius)
+    .sort((a, b) => a.distance - b.distance || a.ride.id.localeCompare(b.ride.id))
+    .slice(0, limit)
+    .map(({ ride, pickup, distance }) => ({
+      id: ride.id,
+      category: ride.category,
+      pickup,
+      dropoff: { lat: ride.dropoffLat, lng: ride.dropoffLng },
+      estimated_fare_cents: ride.estimatedFareCents,
+      payment_method: ride.paymentMethod,
+      distance_to_pickup_m: Math.round(distance),
+      created_at: ride.createdAt,
+      expires_at: ride.expiresAt,
+    }));
+}

@@ -1,0 +1,7 @@
+// What the HTTP routes call, under one namespace (`drivers.goOnline`): the route file names its
+// own route definitions like these functions. Services import the files directly.
+
+export { goOffline, goOnline } from "./availability";
+export { listAvailableRides } from "./available-rides";
+export { LOCATION_WRITE_INTERVAL_MS, recordDriverLocation } from "./location";
+export { getDriverProfile, setVehicle } from "./profile";

@@ -1,0 +1,71 @@
+import { CLEARING_SWEEPS, type ClearingKind } from "../settlements/sweep";
+
+/**
+ * The ledger's invariants, checked together by `checkLedger`. It is run nightly by cron, served
+ * at GET /v1/admin/ledger/check, and asserted at the end of every money test
+ * (`expectLedgerConsistent()`).
+ *
+ * The names are stable: dashboards, alerts and tests match on them.
+ */
+export const LEDGER_INVARIANTS = [
+  /** The sum of every entry of the ledger is 0. */
+  "global_sum_zero",
+  /** Each transaction has two entries or more, summing to 0. */
+  "transaction_balanced",
+  /** Each account's cached `balance` equals the natural sum of its entries. */
+  "cached_balance_matches",
+  /** No floor-enforcing entry ever left a driver's pending or available balance below 0. */
+  "floor_respected",
+  /** Pix and card clearing hold nothing older than their settlement window, and never less than 0. */
+  "clearing_settled",
+  /** Released settlements were posted; scheduled ones are covered by the driver's pending balance. */
+  "settlement_consistent",
+  /** Payouts in transit add up to the platform's payouts-in-transit balance. */
+  "payout_consistent",
+] as const;
+
+export type LedgerInvariant = (typeof LEDGER_INVARIANTS)[number];
+
+export interface LedgerBreach {
+  invariant: LedgerInvariant;
+  detail: string;
+}
+
+export interface LedgerCheckReport {
+  ok: boolean;
+  checked_at: string;
+  breaches: LedgerBreach[];
+}
+
+/**
+ * `clearing_settled` follows the nightly sweep (CLEARING_SWEEPS in settlements/sweep): one
+ * aggregate posting per clearing account and business date moves what came in before the
+ * account's window into the Efí balance. So the check is not per payment but per account: money
+ * that came in (natural increases) effective at or before `now − window` must be matched by what
+ * has left (natural decreases, effective at any time: sweeps, refunds):
+ *
+ *     in(effective ≤ cutoff) − out(all) ≤ 0
+ *
+ * which is the balance as of the cutoff minus the outflows since; the sweep's own `clearingDue`
+ * reads the account the same way. A clearing balance below 0 (more left than came in) is a
+ * breach too: a sweep took money that never arrived.
+ *
+ * The check's window is the sweep's plus CLEARING_GRACE_DAYS (Pix 0 + 2 days, card 30 + 2): a
+ * missed nightly run, which the nightly job reports on its own, or a check made just before
+ * tonight's run, is not a ledger breach; money still in clearing two days past its sweep is.
+ */
+export const CLEARING_GRACE_DAYS = 2;
+
+export const CLEARING_WINDOW_DAYS = Object.fromEntries(
+  Object.entries(CLEARING_SWEEPS).map(([kind, sweep]) => [kind, sweep.windowDays + CLEARING_GRACE_DAYS]),
+) as Record<ClearingKind, number>;
+
+export interface LedgerCheckOptions {
+  /** The moment of the check (default: the context's clock). */
+  now?: Date;
+  /** Overrides of CLEARING_WINDOW_DAYS, in days. */
+  clearingWindows?: Partial<Record<ClearingKind, number>>;
+}
+
+/** At most this many offending rows are named per breach; the breach also gives the total count. */
+export const MAX_LISTED = 20;

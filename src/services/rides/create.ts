@@ -1,0 +1,86 @@
+import { and, eq, inArray } from "drizzle-orm";
+import { DRIVER_ACTIVE_STATUSES, type PaymentMethod, rides } from "../../db/schema";
+import { cellOf, type LatLng } from "../../lib/geo";
+import { newId } from "../../lib/ids";
+import { ApiError } from "../../lib/problem";
+import type { ServiceContext } from "../context";
+import { hasCard } from "../payments/card/on-file";
+import { priceRide } from "../pricing/fares";
+import { rideOrThrow } from "./room";
+import type { RideRow } from "./state";
+import { type RideView, rideView } from "./view";
+
+export interface RideRequest {
+  pickup: LatLng;
+  dropoff: LatLng;
+  category: string;
+  payment_method: PaymentMethod;
+  quote_id?: string;
+}
+
+/** Prices and validates a ride request, then hands it to its RideRoom, which records it. */
+export async function createRide(
+  ctx: ServiceContext,
+  passengerId: string,
+  input: RideRequest,
+): Promise<RideView> {
+  const active = await ctx.db
+    .select({ id: rides.id })
+    .from(rides)
+    .where(
+      and(
+        eq(rides.passengerId, passengerId),
+        inArray(rides.status, ["requested", ...DRIVER_ACTIVE_STATUSES]),
+      ),
+    )
+    .get();
+  if (active) throw new ApiError("passenger_has_active_ride", `Ride ${active.id} is still active`);
+  const priced = await priceRide(ctx, passengerId, input);
+  if (!priced.city.paymentMethods.includes(input.payment_method)) {
+    throw new ApiError(
+      "payment_method_not_offered",
+      `${input.payment_method} is not offered in ${priced.city.name}`,
+    );
+  }
+  if (input.payment_method === "card" && !(await hasCard(ctx, passengerId))) {
+    throw new ApiError("card_required", "Add a card before requesting a ride paid by card");
+  }
+  const now = ctx.now();
+  const at = now.toISOString();
+  const row: RideRow = {
+    id: newId("ride", now.getTime()),
+    status: "requested",
+    passengerId,
+    driverId: null,
+    cityId: priced.city.id,
+    category: input.category,
+    paymentMethod: input.payment_method,
+    pickupLat: input.pickup.lat,
+    pickupLng: input.pickup.lng,
+    pickupCell: cellOf(input.pickup),
+    dropoffLat: input.dropoff.lat,
+    dropoffLng: input.dropoff.lng,
+    quoteId: priced.quote_id,
+    pricingRuleId: priced.rule.id,
+    estimatedFareCents: priced.estimated_fare_cents,
+    estimatedDistanceM: priced.distance_m,
+    estimatedDurationS: priced.duration_s,
+    finalFareCents: null,
+    distanceM: null,
+    durationS: null,
+    cancellationFeeCents: null,
+    cancelledBy: null,
+    cancelReason: null,
+    lastSeq: 1,
+    expiresAt: new Date(now.getTime() + ctx.config.RIDE_REQUEST_TTL_SECONDS * 1000).toISOString(),
+    createdAt: at,
+    acceptedAt: null,
+    arrivedAt: null,
+    startedAt: null,
+    completedAt: null,
+    cancelledAt: null,
+    expiredAt: null,
+    updatedAt: at,
+  };
+  return rideView(rideOrThrow(await ctx.rideRoom(row.id).create(row)));
+}

@@ -1,0 +1,108 @@
+import { and, asc, eq, gt, sql } from "drizzle-orm";
+import { rideEvents, rides } from "../../db/schema";
+import { isUniqueViolation } from "../../lib/db-errors";
+import type { ProblemCode } from "../../lib/problem";
+import type { ServiceContext } from "../context";
+import { isDivergedTransitionError, transitionStatements } from "../ledger/ride-postings";
+import type { RideEventType, RideRow } from "./state";
+import { rideView } from "./view";
+
+type Refusal = { ok: false; code: ProblemCode; detail: string };
+
+/** Called by the RideRoom: the ride row and its first event, in one batch. */
+export async function insertRide(ctx: ServiceContext, row: RideRow): Promise<{ ok: true } | Refusal> {
+  try {
+    await ctx.db.batch([
+      ctx.db.insert(rides).values(row),
+      ctx.db.insert(rideEvents).values({
+        rideId: row.id,
+        seq: row.lastSeq,
+        type: "ride.created",
+        actorId: row.passengerId,
+        data: JSON.stringify(rideView(row)),
+        at: row.createdAt,
+      }),
+    ]);
+    return { ok: true };
+  } catch (error) {
+    if (isUniqueViolation(error, "rides.passenger_id")) {
+      return { ok: false, code: "passenger_has_active_ride", detail: "You already have an active ride" };
+    }
+    throw error;
+  }
+}
+
+/**
+ * Called by the RideRoom: writes a transition to D1 with a guard on the status and sequence it
+ * was decided from, and appends its event only if that update happened, all in one batch. The
+ * unique partial index refuses a second active ride for the driver. The ledger postings the
+ * transition carries (a cash ride's commission at completion) are in the same batch, and refuse
+ * it whole if the guarded update did not happen.
+ */
+export async function persistTransition(
+  ctx: ServiceContext,
+  before: RideRow,
+  after: RideRow,
+  type: RideEventType,
+  actorId: string | null,
+): Promise<{ ok: true } | (Refusal & { diverged?: true })> {
+  const { id, ...changes } = after;
+  const data = JSON.stringify(rideView(after));
+  const ledger = await transitionStatements(ctx, before, after);
+  const diverged = () => {
+    ctx.log.error("ride row diverged from its RideRoom", { ride_id: id, status: before.status });
+    return {
+      ok: false,
+      code: "invalid_transition",
+      detail: "The ride changed meanwhile; read it again",
+      diverged: true,
+    } as const;
+  };
+  try {
+    const [updated] = await ctx.db.batch([
+      ctx.db
+        .update(rides)
+        .set(changes)
+        .where(and(eq(rides.id, id), eq(rides.status, before.status), eq(rides.lastSeq, before.lastSeq)))
+        .returning({ id: rides.id }),
+      // Appended only if the guarded update above happened: it selects the row at its new seq.
+      ctx.db.insert(rideEvents).select(
+        ctx.db
+          .select({
+            rideId: rides.id,
+            seq: rides.lastSeq,
+            type: sql<string>`${type}`.as("type"),
+            actorId: sql<string | null>`${actorId}`.as("actor_id"),
+            data: sql<string>`${data}`.as("data"),
+            at: rides.updatedAt,
+          })
+          .from(rides)
+          .where(and(eq(rides.id, id), eq(rides.lastSeq, after.lastSeq))),
+      ),
+      ...ledger,
+    ]);
+    if (updated.length === 0) return diverged();
+    return { ok: true };
+  } catch (error) {
+    if (isUniqueViolation(error, "rides.driver_id")) {
+      return { ok: false, code: "driver_has_active_ride", detail: "Finish your current ride first" };
+    }
+    if (ledger.length > 0 && isDivergedTransitionError(error)) return diverged();
+    // D1 already holds this seq: an earlier write landed but its reply never reached the room.
+    if (isUniqueViolation(error, "ride_events.ride_id")) return diverged();
+    throw error;
+  }
+}
+
+/** The ride as D1 has it, and its events after `afterSeq`: how a room catches up with D1. */
+export async function rideFromDatabase(ctx: ServiceContext, rideId: string, afterSeq: number) {
+  const [row, events] = await ctx.db.batch([
+    ctx.db.select().from(rides).where(eq(rides.id, rideId)),
+    ctx.db
+      .select()
+      .from(rideEvents)
+      .where(and(eq(rideEvents.rideId, rideId), gt(rideEvents.seq, afterSeq)))
+      .orderBy(asc(rideEvents.seq)),
+  ]);
+  return { row: row[0] ?? null, events };
+}

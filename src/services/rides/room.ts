@@ -1,0 +1,28 @@
+import type { LatLng } from "../../lib/geo";
+import { ApiError } from "../../lib/problem";
+import type { ActResult, RideAction, RideRow } from "./state";
+
+/** A driver's live position as it streams to a ride: never written to D1 per ping. */
+export interface DriverLocation extends LatLng {
+  /** Degrees clockwise from north, 0..360. */
+  heading?: number;
+  /** Metres per second. */
+  speed?: number;
+}
+
+/**
+ * What services ask of a ride's room, the single writer of the ride's state. A refusal comes
+ * back as a value, not a throw, because it crosses an RPC boundary.
+ */
+export interface RideRoomPort {
+  /** Records a new ride; idempotent, a second call returns the ride as it is. */
+  create(row: RideRow): Promise<ActResult>;
+  act(action: RideAction): Promise<ActResult>;
+  driverLocation(driverId: string, location: DriverLocation): Promise<ActResult>;
+}
+
+/** The ride a room answered with, or its refusal as an API error. */
+export function rideOrThrow(result: ActResult): RideRow {
+  if (!result.ok) throw new ApiError(result.code, result.detail);
+  return result.ride;
+}
