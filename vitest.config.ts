@@ -31,6 +31,9 @@ export default defineConfig({
           PUBLIC_BASE_URL: "http://api.test",
           // The local rail settles payouts at once; test/money/efi-payouts.test.ts swaps in Efí's.
           PAYOUT_RAIL: "local",
+          // The fuzz suite's knobs (test/fuzz): runs per property and the seed; empty means its defaults.
+          FUZZ_RUNS: process.env.FUZZ_RUNS ?? "",
+          FUZZ_SEED: process.env.FUZZ_SEED ?? "",
           TEST_MIGRATIONS: migrations,
           EFI_SANDBOX_MIGRATIONS: efiSandboxMigrations,
         },

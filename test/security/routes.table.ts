@@ -1,0 +1,280 @@
+import { env } from "cloudflare:workers";
+import type { Permission } from "../../src/lib/permissions";
+import { receivedItem } from "../efi-webhook-helpers";
+import { registerUser, type TestUser, unique } from "../helpers";
+import { ridePaymentRow } from "../payment-helpers";
+import { PAULISTA, rideWithDriver, SE } from "../ride-helpers";
+import type { Role } from "./actors";
+
+/**
+ * Who may call each operation of /openapi.json, and how to build what it acts on. The security
+ * suite (security.test.ts) and the fuzz suite (test/fuzz) generate their cases from this table;
+ * a test fails when an operation of the document has no entry here, or an entry names an
+ * operation the document does not have. Keys are `METHOD /path` as the document spells them.
+ */
+
+/** A request the caller could legitimately make: the refusal cases send exactly this. */
+export interface RequestSpec {
+  body?: unknown;
+  query?: Record<string, string>;
+  headers?: Record<string, string>;
+}
+
+/** A resource owned by user A, named by the `{id}` of the path. */
+export interface Resource {
+  id: string;
+  /** The D1 table holding its row (`id` column), read before and after every case. */
+  table: string;
+  /** The users it belongs to, by role: the legitimate callers of the route. */
+  owners: Partial<Record<Role, TestUser>>;
+}
+
+export interface ResourceSpec {
+  build: () => Promise<Resource>;
+  /** The 404 code of an id that was never issued; default `not_found`. */
+  missingCode?: string;
+  /**
+   * How another user (a role allowed on the route, not an owner) naming A's id is answered:
+   * default 404 `not_found`, so ids reveal nothing. An exception states its reason.
+   */
+  crossUser?: { status: number; code: string; reason: string } | { skip: string };
+}
+
+export type Access =
+  /** No bearer token: the reason says why, and what authenticates the caller instead. */
+  | {
+      public: string;
+      /** A shared secret in the query that stands in for the token, and the refusal without it. */
+      secret?: { query: string; value: () => string; refusal: { status: number; code: string } };
+    }
+  /** Any signed-in user of these roles; others get 403 `forbidden`. */
+  | { roles: readonly Role[] }
+  /** Staff whose role grants the permission (src/lib/permissions.ts); others get 403 `forbidden`. */
+  | { permission: Permission };
+
+export interface RouteEntry {
+  access: Access;
+  resource?: ResourceSpec;
+  request?: (r: { caller?: TestUser; id?: string }) => RequestSpec;
+  /** Tables a refused request writes by design, and why. */
+  writesOnRefusal?: { tables: string[]; reason: string };
+  /** Set only for an operation the fuzz suite cannot exercise meaningfully, with the reason. */
+  fuzz?: { skip: string };
+}
+
+const ANY_ROLE: readonly Role[] = ["passenger", "driver", "admin", "finance", "support", "ops"];
+
+const idempotencyKey = () => ({ "idempotency-key": `sec-${unique()}` });
+
+async function acceptedRide(): Promise<Resource> {
+  const { passenger, driver, ride } = await rideWithDriver();
+  return { id: ride.id, table: "rides", owners: { passenger, driver } };
+}
+
+async function rideInProgress(): Promise<Resource> {
+  const { passenger, driver, ride } = await rideWithDriver(["arrive", "start"]);
+  return { id: ride.id, table: "rides", owners: { passenger, driver } };
+}
+
+/** A completed Pix ride: its payment is pending with an Efí charge. */
+async function completedRide(): Promise<Resource> {
+  const { passenger, driver, ride } = await rideWithDriver(["arrive", "start", "complete"]);
+  return { id: ride.id, table: "rides", owners: { passenger, driver } };
+}
+
+async function ridePayment(): Promise<Resource> {
+  const ride = await completedRide();
+  const row = await ridePaymentRow(ride.id);
+  if (!row) throw new Error(`ride ${ride.id} has no payment`);
+  return { ...ride, id: String(row.id), table: "payments" };
+}
+
+async function aPassenger(): Promise<Resource> {
+  const user = await registerUser("passenger");
+  return { id: user.id, table: "users", owners: { passenger: user } };
+}
+
+const STAFF_TARGET = {
+  skip: "staff act on any user or payment by design: the permission is the gate (see the 403 cases)",
+};
+
+export const ROUTES: Record<string, RouteEntry> = {
+  "GET /health": { access: { public: "liveness probe for load balancers; reveals no data" } },
+  "POST /v1/auth/register": {
+    access: { public: "creates the account; the caller has no credentials yet" },
+  },
+  "POST /v1/auth/login": {
+    access: { public: "exchanges an email and password for tokens" },
+    writesOnRefusal: {
+      tables: ["rate_limits"],
+      reason:
+        "every sign-in attempt, refused ones above all, counts against the per-account and per-IP limits",
+    },
+  },
+  "POST /v1/auth/refresh": {
+    access: { public: "the refresh token in the body is the credential (rotated, reuse ends the session)" },
+  },
+  "POST /v1/auth/logout": {
+    access: { roles: ANY_ROLE },
+    request: ({ caller }) => ({ body: { refresh_token: caller?.refreshToken ?? "none" } }),
+  },
+  "GET /v1/me": { access: { roles: ANY_ROLE } },
+  "POST /v1/admin/users/{id}/block": {
+    access: { permission: "users:block" },
+    resource: { build: aPassenger, crossUser: STAFF_TARGET },
+  },
+  "POST /v1/admin/users/{id}/unblock": {
+    access: { permission: "users:block" },
+    resource: { build: aPassenger, crossUser: STAFF_TARGET },
+  },
+  "GET /v1/admin/audit-logs": { access: { permission: "audit:read" } },
+  "POST /v1/rides/quote": {
+    access: { roles: ["passenger"] },
+    request: () => ({ body: { pickup: SE, dropoff: PAULISTA, category: "pop" } }),
+  },
+  "GET /v1/drivers/me": { access: { roles: ["driver"] } },
+  "PUT /v1/drivers/me/vehicle": {
+    access: { roles: ["driver"] },
+    request: () => ({ body: { plate: "XYZ9A87", model: "HB20", color: "Branco", category: "comfort" } }),
+  },
+  "POST /v1/drivers/me/online": { access: { roles: ["driver"] }, request: () => ({ body: PAULISTA }) },
+  "POST /v1/drivers/me/offline": { access: { roles: ["driver"] } },
+  "POST /v1/drivers/me/location": {
+    access: { roles: ["driver"] },
+    request: () => ({ body: { ...PAULISTA, heading: 90, speed: 8 } }),
+  },
+  "GET /v1/rides/available": {
+    access: { roles: ["driver"] },
+    request: () => ({ query: { lat: String(SE.lat), lng: String(SE.lng) } }),
+  },
+  "POST /v1/rides": {
+    access: { roles: ["passenger"] },
+    request: () => ({
+      body: { pickup: SE, dropoff: PAULISTA, category: "pop", payment_method: "pix" },
+      headers: idempotencyKey(),
+    }),
+  },
+  "GET /v1/rides": { access: { roles: ["passenger", "driver"] } },
+  "GET /v1/rides/{id}": { access: { roles: ANY_ROLE }, resource: { build: acceptedRide } },
+  "POST /v1/rides/{id}/accept": {
+    access: { roles: ["driver"] },
+    resource: {
+      build: acceptedRide,
+      crossUser: {
+        status: 409,
+        code: "ride_already_accepted",
+        reason:
+          "a requested ride is offered to every driver, so its id is no secret to one; a taken ride answers as a lost race",
+      },
+    },
+  },
+  "POST /v1/rides/{id}/arrive": { access: { roles: ["driver"] }, resource: { build: acceptedRide } },
+  "POST /v1/rides/{id}/start": { access: { roles: ["driver"] }, resource: { build: acceptedRide } },
+  "POST /v1/rides/{id}/complete": {
+    access: { roles: ["driver"] },
+    resource: { build: rideInProgress },
+    request: () => ({ body: { distance_m: 3000, duration_s: 600 } }),
+  },
+  "POST /v1/rides/{id}/cancel": {
+    access: { roles: ["passenger", "driver"] },
+    resource: { build: acceptedRide },
+    request: () => ({ body: { reason: "changed plans" } }),
+  },
+  "POST /v1/rides/{id}/rating": {
+    access: { roles: ["passenger", "driver"] },
+    resource: { build: completedRide },
+    request: () => ({ body: { stars: 5, comment: "great" } }),
+  },
+  "GET /v1/admin/ledger/check": { access: { permission: "ledger:read" } },
+  "GET /v1/wallet": { access: { roles: ["driver"] } },
+  "GET /v1/wallet/entries": { access: { roles: ["driver"] } },
+  "POST /v1/payouts": {
+    access: { roles: ["driver"] },
+    request: () => ({ body: { amount_cents: 5000, pix_key: "+5511987654321" }, headers: idempotencyKey() }),
+  },
+  "GET /v1/payouts": { access: { roles: ["driver"] } },
+  "POST /v1/payment-methods/cards": {
+    access: { roles: ["passenger"] },
+    request: () => ({
+      body: { payment_token: `tok_${unique()}`, brand: "visa", last4: "4242" },
+    }),
+  },
+  "GET /v1/payment-methods": { access: { roles: ["passenger"] } },
+  "POST /v1/rides/{id}/payment/retry": {
+    access: { roles: ["passenger"] },
+    resource: { build: completedRide },
+    request: () => ({ body: {}, headers: idempotencyKey() }),
+  },
+  "GET /v1/admin/settlement-config": { access: { permission: "settlements:read" } },
+  "PUT /v1/admin/settlement-config": {
+    access: { permission: "settlements:write" },
+    request: () => ({
+      body: {
+        delay_business_days: 5,
+        holidays: ["2026-12-25"],
+        min_payout_cents: 100,
+        payout_fee_cents: 0,
+        credit_floor_cents: -5000,
+      },
+    }),
+  },
+  "GET /v1/admin/payments/flagged": { access: { permission: "payments:refund" } },
+  "POST /v1/admin/payments/{id}/refund": {
+    access: { permission: "payments:refund" },
+    resource: { build: ridePayment, crossUser: STAFF_TARGET },
+    request: () => ({ body: { reason: "security suite" }, headers: idempotencyKey() }),
+  },
+  "GET /v1/rides/{id}/payment": { access: { roles: ANY_ROLE }, resource: { build: completedRide } },
+  "POST /v1/rides/{id}/payment/regenerate": {
+    access: { roles: ANY_ROLE },
+    resource: { build: completedRide },
+  },
+  "POST /v1/wallet/credit/topups": {
+    access: { roles: ["driver"] },
+    request: () => ({ body: { amount_cents: 5000 }, headers: idempotencyKey() }),
+  },
+  "GET /v1/payments/{id}": {
+    access: { roles: ANY_ROLE },
+    resource: {
+      build: ridePayment,
+      missingCode: "payment_not_found",
+      crossUser: {
+        status: 404,
+        code: "payment_not_found",
+        reason: "the payments service names its 404 payment_not_found",
+      },
+    },
+  },
+  "POST /webhooks/efi/pix": { access: efiWebhook(), request: efiNotification },
+  "POST /webhooks/efi": { access: efiWebhook(), request: efiNotification },
+};
+
+function efiWebhook(): Access {
+  return {
+    public:
+      "Efí cannot send a bearer token: its notifications are authenticated by the hmac query secret (and the sender address when configured)",
+    secret: {
+      query: "hmac",
+      value: () => env.EFI_WEBHOOK_HMAC_SECRET,
+      refusal: { status: 401, code: "webhook_unauthorized" },
+    },
+  };
+}
+
+function efiNotification(): RequestSpec {
+  return { body: { pix: [receivedItem({})] }, query: { ignorar: "/pix" } };
+}
+
+/**
+ * Routes the app serves outside the document, each with its reason. They are checked against the
+ * app's own route list, so a new route is either documented (and then needs a ROUTES entry) or
+ * named here.
+ */
+export const UNDOCUMENTED_ROUTES: Record<string, string> = {
+  "GET /openapi.json": "the document itself",
+  "GET /docs": "the HTML reference page rendering the document",
+  "GET /v1/ws":
+    "WebSocket upgrade (101 with immutable headers; refusals are close codes), covered by rides.realtime tests",
+  "GET /v1/rides/{id}/ws":
+    "WebSocket upgrade (101 with immutable headers; refusals are close codes), covered by rides.realtime tests",
+};
