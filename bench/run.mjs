@@ -1,5 +1,5 @@
 // `npm run bench`: a load run against `wrangler dev`, reported as ratios to GET /health measured
-// on the same server in the same run (DESIGN.md, "Performance and reliability budgets").
+// on the same server in the same run, so the figures compare across machines (docs/benchmarks.md).
 //
 //   npm run bench                                  starts its own server (fresh local state)
 //   npm run bench -- --url http://127.0.0.1:8787   uses a server that is already running

@@ -1,5 +1,5 @@
 /**
- * BR Code ("Pix Copia e Cola") as Efí emits it for a dynamic QR (efi/README.md §8): EMV TLV
+ * BR Code ("Pix Copia e Cola") as Efí emits it for a dynamic QR: EMV TLV
  * fields (2-digit id, 2-digit length, value), the amount omitted (the payer's bank reads it from
  * the location's payload), and a CRC-16/CCITT-FALSE over the whole string including "6304".
  */

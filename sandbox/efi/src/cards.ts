@@ -3,7 +3,7 @@ import { randomHex } from "./ids";
 import { type DeliveryResult, notify } from "./webhooks";
 
 /**
- * Card charges of Efí's Cobranças API (efi/README.md §9). Homologação decides a card payment by
+ * Card charges of Efí's Cobranças API (`/v1/authorize`, `/v1/charge/...`). Homologação decides a card payment by
  * the last digit of the card number; the server never sees that number, only the browser's
  * payment_token, so the sandbox reads the outcome from the token's last character instead:
  * 1 invalid card data, 2 refused for security, 3 try again later, anything else approved.

@@ -3,7 +3,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import type { z } from "zod";
 
 /**
- * Efí answers in four error shapes (efi/README.md §7); each route uses the one Efí's docs show
+ * Efí answers in four error shapes (see `ErrorBody`); each route uses the one Efí's docs show
  * for it. Handlers throw `EfiError` and the app's `onError` writes the body.
  */
 export type ErrorBody =

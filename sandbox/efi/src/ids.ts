@@ -1,4 +1,4 @@
-/** Identifiers in Efí's formats (efi/README.md, Appendix A). */
+/** Identifiers in Efí's formats: txid, idEnvio, e2eId (received and sent Pix), rtrId (refunds). */
 
 /** Efí's ISPB, the participant code inside its e2eIds and rtrIds. */
 export const EFI_ISPB = "09089356";

@@ -1,7 +1,7 @@
 import type { Deps } from "./context";
 
 /**
- * Webhook delivery as Efí does it (efi/README.md §4): a POST to the registered URL with `/pix`
+ * Webhook delivery as Efí does it: a POST to the registered URL with `/pix`
  * appended, any 2XX counts, anything else (or no answer within the timeout) is retried. Efí
  * retries 10 times over days (5, 10, 20 … minutes); the sandbox retries `retryDelaysMs.length`
  * times with those short waits, then gives up and records the delivery as failed. Every attempt

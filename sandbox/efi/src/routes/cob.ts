@@ -10,7 +10,7 @@ import { parseValor, VALOR_PATTERN } from "../money";
 import { qrPngDataUri } from "../qr-image";
 import { type CobRow, findCob, findLocation, insertCob, insertLocation, listCobs, updateCob } from "../store";
 
-/** Immediate charges (`/v2/cob`) and payload locations (`/v2/loc`), efi/README.md §2–3. */
+/** Immediate charges (`/v2/cob`) and payload locations (`/v2/loc`). */
 
 const devedorSchema = z.object({
   cpf: z

@@ -120,7 +120,7 @@ controlRoutes.post("/sandbox/refunds/:e2eId/:id/settle", async (c) => {
   return c.json({ settled: true });
 });
 
-/** The next one-step card charge is refused with outcome 1, 2 or 3 (§9), whatever its token. */
+/** The next one-step card charge is refused with outcome 1, 2 or 3 (see cards.ts), whatever its token. */
 controlRoutes.post("/sandbox/cards/refuse-next", async (c) => {
   const input = await controlBody(c, z.object({ outcome: z.enum(["1", "2", "3"]).optional() }));
   const outcome = input.outcome ?? "2";

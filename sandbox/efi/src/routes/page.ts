@@ -26,7 +26,7 @@ function table(title: string, headers: string[], rows: string[][]) {
   return `<h2>${esc(title)}</h2><table><thead><tr>${head}</tr></thead><tbody>${body}</tbody></table>`;
 }
 
-type Row = Record<string, any>;
+type Row = Record<string, unknown>;
 
 export const pageRoutes = new Hono<SandboxEnv>();
 

@@ -10,7 +10,7 @@ import { formatValor, parseValor, VALOR_PATTERN } from "../money";
 import { findSend, findSendByE2e, findWebhook, insertSend, type SendRow, takeFlag } from "../store";
 
 /**
- * Pix sends (efi/README.md §5) with homologação's rules: R$0.01–10.00 is confirmed and
+ * Pix sends (`PUT /v3/gn/pix/:idEnvio`) with homologação's rules: R$0.01–10.00 is confirmed and
  * R$10.01–20.00 rejected, both by webhook to the payer key's URL; above R$20.00 the request
  * itself is refused and nothing is recorded. Sends to a key settle only for efipay@sejaefi.com.br.
  */

@@ -9,7 +9,7 @@ import { parseValor, VALOR_PATTERN } from "../money";
 import { findPix, findRefund, insertRefund, type RefundRow } from "../store";
 
 /**
- * Received Pix and their refunds (efi/README.md §6). The refunds of one Pix, rejected ones
+ * Received Pix (`/v2/pix/:e2eId`) and their refunds (`/devolucao/:id`). The refunds of one Pix, rejected ones
  * aside, may not add up to more than it. Homologação: a refund of exactly R$0.01 is rejected
  * (NAO_REALIZADO), any other settles as DEVOLVIDO; both are notified by webhook.
  */

@@ -7,7 +7,7 @@ import { deliverResend, planResend } from "../flows";
 import { deleteWebhook, findWebhook, listWebhooks, upsertWebhook } from "../store";
 
 /**
- * Webhook registration per Pix key (efi/README.md §4) and Efí's manual resend. Efí requires an
+ * Webhook registration per Pix key (`/v2/webhook/:chave`) and Efí's manual resend. Efí requires an
  * HTTPS URL; the sandbox also accepts plain http on localhost / 127.0.0.1 / [::1], because a
  * local platform has no TLS. It does not probe the URL at registration (no mTLS to check).
  */
