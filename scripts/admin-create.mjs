@@ -1,7 +1,10 @@
 // `npm run admin:create -- --email E --password P [--role admin|finance|support|ops] [--name N]
-// [--phone +55...] [--remote]`: creates a staff account, or, when the email exists, gives it the
-// role and password and makes it active again. Local D1 by default; --remote targets the D1 of
-// the account wrangler is logged into.
+// [--phone +55...] [--take-over] [--unblock] [--remote]`: creates a staff account, or updates the
+// role and password of an existing staff account. It refuses to turn a passenger or driver account
+// into staff (anyone can register any email, so that would hand staff rights to whoever did)
+// unless --take-over is given, and then revokes every session of that account first. A blocked
+// account stays blocked unless --unblock is given. Local D1 by default; --remote targets the D1
+// of the account wrangler is logged into.
 
 import { parseArgs } from "node:util";
 import { assertNode22, d1Execute } from "./lib/wrangler.mjs";
@@ -15,13 +18,19 @@ const {
   normalizeEmail,
   PASSWORD_RULE,
   STAFF_ROLES,
+  isSamePassword,
+  planStaffAccount,
+  selectAccountSql,
   selectByEmailsSql,
-  upsertStaffSql,
+  staffAccountSql,
 } = await import("./lib/users-sql.mjs");
 
 const USAGE = `Usage: npm run admin:create -- --email EMAIL --password PASSWORD [options]
 
-Creates a staff account, or updates the role and password of an existing one (and unblocks it).
+Creates a staff account, or updates the role and password of an existing staff account (a new
+password ends that account's sessions). An existing passenger or driver account is refused: it
+becomes staff only with --take-over, which first ends every session of that account. A blocked
+account stays blocked unless --unblock is given.
 
 Options:
   --email EMAIL        sign-in email (stored trimmed and lower-cased)
@@ -29,6 +38,9 @@ Options:
   --role ROLE          one of ${STAFF_ROLES.join(", ")} (default: admin)
   --name NAME          display name (default: the part of the email before @)
   --phone PHONE        E.164 with country code 55, e.g. +5511987654321 (default: empty)
+  --take-over          make an existing passenger or driver account staff, revoking all of its
+                       sessions first
+  --unblock            make a blocked account active again
   --remote             write to the remote D1 instead of the local one
   -h, --help           show this help`;
 
@@ -46,6 +58,8 @@ try {
       role: { type: "string", default: "admin" },
       name: { type: "string" },
       phone: { type: "string" },
+      "take-over": { type: "boolean", default: false },
+      unblock: { type: "boolean", default: false },
       remote: { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
@@ -82,6 +96,23 @@ if (problems.length > 0) fail(problems.join("\n  "));
 
 const target = opts.remote ? "remote" : "local";
 try {
+  const [[existing] = []] = await d1Execute(selectAccountSql(email), { remote: opts.remote });
+  const passwordChanged = existing ? !(await isSamePassword(opts.password, existing.password_hash)) : true;
+  const plan = planStaffAccount(existing, {
+    takeOver: opts["take-over"],
+    unblock: opts.unblock,
+    passwordChanged,
+  });
+  if (plan.action === "refuse") {
+    console.error(
+      `admin:create: ${email} is an existing ${existing.role} account (${existing.id}) in the ${target} D1; ` +
+        "it was not changed.\nWhoever registered it would hold a staff account if it became one. Use " +
+        "another email, or, if this account is surely the staff member's own, run again with --take-over " +
+        "(it revokes every session of the account first).",
+    );
+    process.exit(1);
+  }
+
   const row = await newUserRow({
     role: opts.role,
     name,
@@ -89,24 +120,36 @@ try {
     phone: opts.phone ?? "",
     password: opts.password,
   });
-  const [before = [], , after = []] = await d1Execute(
-    [
-      selectByEmailsSql([email]),
-      upsertStaffSql(row, { updateName: opts.name !== undefined }),
-      selectByEmailsSql([email]),
-    ].join("\n"),
+  const results = await d1Execute(
+    [...staffAccountSql(plan, row, { updateName: opts.name !== undefined }), selectByEmailsSql([email])].join(
+      "\n",
+    ),
     { remote: opts.remote },
   );
-  const previous = before[0];
-  const stored = after[0];
-  if (!stored) throw new Error("the account is not there after the write");
-  if (previous) {
+  const [stored] = results.at(-1) ?? [];
+  const written = plan.action === "create" ? stored?.id === row.id : stored?.role === opts.role;
+  if (!written) {
+    throw new Error(
+      "the account changed while this ran (registered, or its role changed); its role was not changed. " +
+        "Run again to see its current state.",
+    );
+  }
+  if (plan.action === "create") {
+    console.log(`Created ${stored.role} account ${email} (${stored.id}) in the ${target} D1.`);
+  } else {
+    if (plan.revokeSessions) {
+      const why = plan.takeOver ? `a ${existing.role} account taken over as staff` : "new password";
+      console.log(
+        `Revoked every session of ${email} (${existing.live_sessions} live refresh tokens; ${why}).`,
+      );
+    }
     console.log(
       `Updated the existing account ${email} (${stored.id}) in the ${target} D1: ` +
-        `role ${previous.role} -> ${stored.role}, status ${previous.status} -> ${stored.status}, new password.`,
+        `role ${existing.role} -> ${stored.role}, status ${existing.status} -> ${stored.status}` +
+        `${passwordChanged ? ", new password" : ", same password"}.`,
     );
-  } else {
-    console.log(`Created ${stored.role} account ${email} (${stored.id}) in the ${target} D1.`);
+    if (plan.staysBlocked)
+      console.log("The account is blocked and stays blocked; pass --unblock to unblock it.");
   }
 } catch (error) {
   console.error(`admin:create failed: ${error.message}`);

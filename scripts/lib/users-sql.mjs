@@ -4,7 +4,7 @@
 
 import { ulid } from "ulidx";
 import { z } from "zod";
-import { hashPassword } from "../../src/lib/password.ts";
+import { hashPassword, verifyPassword } from "../../src/lib/password.ts";
 
 export const STAFF_ROLES = ["admin", "finance", "support", "ops"];
 export const PASSWORD_RULE = "at least 10 characters, with a letter and a digit";
@@ -74,22 +74,84 @@ export function insertIfAbsentSql(rows) {
   );
 }
 
+/** True when `password` is the one `passwordHash` was made from. */
+export function isSamePassword(password, passwordHash) {
+  return verifyPassword(password, passwordHash);
+}
+
 /**
- * Creates the account, or, when the email exists, gives it the new role and password and makes it
- * active again. The name changes only when `updateName` is set. Id and created_at never change.
+ * The one row `{ id, role, status, password_hash, live_sessions }` of the email's account, if any;
+ * `live_sessions` counts its refresh tokens not yet revoked.
  */
-export function upsertStaffSql(row, { updateName = false } = {}) {
-  const set = [
-    "role = excluded.role",
-    "password_hash = excluded.password_hash",
-    "status = 'active'",
-    "updated_at = excluded.updated_at",
-  ];
-  if (updateName) set.push("name = excluded.name");
+export function selectAccountSql(email) {
   return (
-    `INSERT INTO users (${COLUMNS.join(", ")}) VALUES ${values(row)}\n` +
-    `ON CONFLICT(email) DO UPDATE SET ${set.join(", ")};`
+    "SELECT id, role, status, password_hash, (SELECT count(*) FROM refresh_tokens rt " +
+    "WHERE rt.user_id = users.id AND rt.revoked_at IS NULL) AS live_sessions " +
+    `FROM users WHERE email = ${sqlString(normalizeEmail(email))};`
   );
+}
+
+/**
+ * What `admin:create` does with the account already holding the email (`existing`, a row of
+ * selectAccountSql, or undefined):
+ * - none: `{ action: "create" }`;
+ * - a passenger or driver: `{ action: "refuse" }`, because whoever registered that account (anyone
+ *   can register any email) would then hold a staff session; with `takeOver` it is updated instead
+ *   and every session of the account is revoked first;
+ * - staff: `{ action: "update" }`, revoking its sessions when the password changes.
+ * A blocked account stays blocked unless `unblock` is set.
+ */
+export function planStaffAccount(
+  existing,
+  { takeOver = false, unblock = false, passwordChanged = true } = {},
+) {
+  if (!existing) return { action: "create" };
+  const isStaff = STAFF_ROLES.includes(existing.role);
+  if (!isStaff && !takeOver) return { action: "refuse", existing };
+  return {
+    action: "update",
+    existing,
+    takeOver: !isStaff,
+    revokeSessions: !isStaff || passwordChanged,
+    unblock: existing.status === "blocked" && unblock,
+    staysBlocked: existing.status === "blocked" && !unblock,
+  };
+}
+
+/**
+ * The statements that carry out a plan of planStaffAccount with the new account's `row` (from
+ * newUserRow; for an update only its role, name, password hash and time are used). Each is guarded
+ * by what the plan was made from, so an account that changes meanwhile is left alone: a create
+ * does nothing if the email was taken since, an update nothing if the role changed since. Sessions
+ * are revoked before the role changes. Id and created_at never change; the name only with
+ * `updateName`.
+ */
+export function staffAccountSql(plan, row, { updateName = false } = {}) {
+  if (plan.action === "create") {
+    return [
+      `INSERT INTO users (${COLUMNS.join(", ")}) VALUES ${values(row)}\nON CONFLICT(email) DO NOTHING;`,
+    ];
+  }
+  if (plan.action !== "update") throw new Error(`nothing to write for a plan to ${plan.action}`);
+  const { id, role } = plan.existing;
+  const statements = [];
+  if (plan.revokeSessions) {
+    statements.push(
+      `UPDATE refresh_tokens SET revoked_at = ${sqlString(row.updated_at)} ` +
+        `WHERE user_id = ${sqlString(id)} AND revoked_at IS NULL;`,
+    );
+  }
+  const set = [
+    `role = ${sqlString(row.role)}`,
+    `password_hash = ${sqlString(row.password_hash)}`,
+    `updated_at = ${sqlString(row.updated_at)}`,
+  ];
+  if (updateName) set.push(`name = ${sqlString(row.name)}`);
+  if (plan.unblock) set.push("status = 'active'");
+  statements.push(
+    `UPDATE users SET ${set.join(", ")} WHERE id = ${sqlString(id)} AND role = ${sqlString(role)};`,
+  );
+  return statements;
 }
 
 /** Rows `{ email, id, role, status }` for the given emails. */
