@@ -6,7 +6,7 @@ import { LocalPayoutRail } from "./integrations/payout-rail";
 import { loadConfig } from "./lib/config";
 import { createLogger } from "./lib/logger";
 import { createPublisher } from "./objects/publisher";
-import { rideRoomOf } from "./objects/stubs";
+import { rateLimiterOf, rideRoomOf, userChannelOf } from "./objects/stubs";
 import type { ServiceContext } from "./services/context";
 import { greatCircleRouting } from "./services/pricing/routing";
 
@@ -43,6 +43,8 @@ export function createServiceContext(env: Env, requestId: string = crypto.random
       : new LocalCardProvider(config.APP_ENV),
     publish: createPublisher(env, log, now),
     rideRoom: (rideId) => rideRoomOf(env, rideId),
+    userChannel: (userId) => userChannelOf(env, userId),
+    limits: (family, subject) => rateLimiterOf(env, `${family}:${subject}`),
     env,
   };
 }

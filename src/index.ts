@@ -3,6 +3,7 @@ import { createApp } from "./app";
 import { handleScheduled } from "./cron";
 import { handleQueue } from "./queues";
 
+export { RateLimiter } from "./objects/rate-limiter";
 export { RideRoom } from "./objects/ride-room";
 export { UserChannel } from "./objects/user-channel";
 

@@ -49,6 +49,9 @@ export interface TestSocket {
   protocol: string | null;
 }
 
+/** The header that carries an access token on a socket upgrade (never `?token=`). */
+export const bearer = (token: string) => ({ "sec-websocket-protocol": `bearer, ${token}` });
+
 /** Opens a socket through the app's own fetch; `headers` adds e.g. Sec-WebSocket-Protocol. */
 export async function openSocket(path: string, headers: Record<string, string> = {}): Promise<TestSocket> {
   const response = await exports.default.fetch(

@@ -35,7 +35,7 @@ export interface paths {
         put?: never;
         /**
          * Create a passenger or driver account
-         * @description Anyone; creates the account and signs it in. Admins are never self-registered; see `npm run admin:create`.
+         * @description Anyone; creates the account and signs it in. Admins are never self-registered; see `npm run admin:create`. Rate limited to 20 registrations an hour per client IP; past the limit answers 429 with Retry-After.
          */
         post: operations["register"];
         delete?: never;
@@ -55,7 +55,7 @@ export interface paths {
         put?: never;
         /**
          * Sign in with email and password
-         * @description Anyone; starts a new session. Rate limited per account and per client IP; past the limit answers 429 with Retry-After.
+         * @description Anyone; starts a new session. Rate limited per client IP (every attempt counts), and failures per account and client IP pair (a success clears the pair, and failures from one address never lock the account out from another); past a limit answers 429 with Retry-After.
          */
         post: operations["login"];
         delete?: never;
@@ -135,7 +135,7 @@ export interface paths {
         put?: never;
         /**
          * Price a trip before requesting it
-         * @description For passengers; stores the quote and changes nothing else. Estimates road distance and driving time and prices them with the rule in force for the city and category. The fare is `max(round_half_up((base + per_km × km + per_minute × min) × surge), minimum) + booking_fee`, in integer centavos, rounded once. A ride requested with the `quote_id` before `expires_at`, for the same category and with pickup and dropoff each within 100 m of the quoted ones, keeps the quoted price.
+         * @description For passengers; stores the quote and changes nothing else. Estimates road distance and driving time and prices them with the rule in force for the city and category. The fare is `max(round_half_up((base + per_km × km + per_minute × min) × surge), minimum) + booking_fee`, in integer centavos, rounded once. A ride requested with the `quote_id` before `expires_at`, for the same category and with pickup and dropoff each within 100 m of the quoted ones, keeps the quoted price. Rate limited to 60 quotes a minute per passenger; past the limit answers 429 with Retry-After.
          */
         post: operations["quoteRide"];
         delete?: never;
@@ -179,7 +179,7 @@ export interface paths {
         put?: never;
         /**
          * Request a ride
-         * @description A passenger without an active ride asks for a ride; it is offered to nearby drivers until one accepts or it expires. Needs an `Idempotency-Key` header: a retry with the same key and body returns the first reply (with `idempotent-replayed: true`); the same key with another body is a 422.
+         * @description A passenger without an active ride asks for a ride; it is offered to nearby drivers until one accepts or it expires. Needs an `Idempotency-Key` header: a retry with the same key and body returns the first reply (with `idempotent-replayed: true`); the same key with another body is a 422. Rate limited to 10 requests per passenger in 10 minutes (a replay does not count); past the limit answers 429 with Retry-After.
          */
         post: operations["createRide"];
         delete?: never;
@@ -299,7 +299,7 @@ export interface paths {
         put?: never;
         /**
          * Cancel a ride not yet started
-         * @description By its passenger or its assigned driver. A passenger cancelling more than the grace period after a driver accepted is charged the cancellation fee of the ride's pricing rule.
+         * @description By its passenger or its assigned driver. A passenger cancelling more than the grace period after a driver accepted is charged the cancellation fee of the ride's pricing rule. Rate limited to 10 cancellations an hour per user; past the limit answers 429 with Retry-After.
          */
         post: operations["cancelRide"];
         delete?: never;
@@ -539,7 +539,7 @@ export interface paths {
         put?: never;
         /**
          * Buy prepaid credit by Pix
-         * @description For drivers. Answers 201 with a Pix charge (copia e cola and QR code); the credit is added when the Pix is confirmed. Needs an `Idempotency-Key`: a retry returns the first reply and creates no second charge.
+         * @description For drivers. Answers 201 with a Pix charge (copia e cola and QR code); the credit is added when the Pix is confirmed. Needs an `Idempotency-Key`: a retry returns the first reply and creates no second charge. A driver holds at most 3 pending (unpaid, unexpired) top-ups: past that answers 429 with Retry-After, the seconds until the first of them lapses.
          */
         post: operations["createCreditTopup"];
         delete?: never;
@@ -626,6 +626,26 @@ export interface paths {
         get: operations["getPayment"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/ws/ticket": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A single-use ticket for a WebSocket upgrade
+         * @description For any signed-in user. The ticket opens one socket (`GET /v1/ws` or `GET /v1/rides/{id}/ws`) as `?ticket=` within 30 s, for clients that cannot send `Sec-WebSocket-Protocol: bearer, <token>`; the socket belongs to the session that asked for it. An access token in the URL (`?token=`) is refused.
+         */
+        post: operations["createSocketTicket"];
         delete?: never;
         options?: never;
         head?: never;
@@ -833,7 +853,7 @@ export interface components {
             status: number;
             detail: string;
             /** @enum {string} */
-            code: "validation_failed" | "malformed_json" | "weak_password" | "authentication_required" | "invalid_token" | "token_expired" | "invalid_credentials" | "refresh_token_invalid" | "refresh_token_reused" | "forbidden" | "user_blocked" | "not_found" | "method_not_allowed" | "idempotency_key_required" | "outside_service_area" | "category_not_offered" | "payment_method_not_offered" | "quote_not_found" | "quote_expired" | "quote_mismatch" | "idempotency_key_reused" | "idempotency_in_progress" | "email_taken" | "passenger_has_active_ride" | "driver_has_active_ride" | "ride_already_accepted" | "ride_not_requested" | "invalid_transition" | "vehicle_required" | "vehicle_category_mismatch" | "driver_offline" | "already_rated" | "insufficient_funds" | "driver_credit_insufficient" | "payout_below_minimum" | "invalid_pix_key" | "payment_not_found" | "payment_not_pending" | "payment_not_pix" | "topup_amount_out_of_range" | "payment_provider_unavailable" | "refund_exceeds_paid" | "payment_not_refundable" | "cpf_taken" | "card_required" | "cpf_required" | "payment_not_retryable" | "payload_too_large" | "unsupported_media_type" | "upgrade_required" | "webhook_malformed" | "webhook_unauthorized" | "webhook_forbidden" | "rate_limited" | "internal_error" | "misconfigured";
+            code: "validation_failed" | "malformed_json" | "weak_password" | "authentication_required" | "invalid_token" | "token_expired" | "invalid_credentials" | "refresh_token_invalid" | "refresh_token_reused" | "forbidden" | "user_blocked" | "not_found" | "method_not_allowed" | "idempotency_key_required" | "outside_service_area" | "category_not_offered" | "payment_method_not_offered" | "quote_not_found" | "quote_expired" | "quote_mismatch" | "idempotency_key_reused" | "idempotency_in_progress" | "registration_conflict" | "passenger_has_active_ride" | "driver_has_active_ride" | "ride_already_accepted" | "ride_not_requested" | "invalid_transition" | "vehicle_required" | "vehicle_category_mismatch" | "driver_offline" | "already_rated" | "insufficient_funds" | "driver_credit_insufficient" | "payout_below_minimum" | "invalid_pix_key" | "payment_not_found" | "payment_not_pending" | "payment_not_pix" | "topup_amount_out_of_range" | "payment_provider_unavailable" | "refund_exceeds_paid" | "payment_not_refundable" | "card_required" | "cpf_required" | "payment_not_retryable" | "payload_too_large" | "unsupported_media_type" | "upgrade_required" | "webhook_malformed" | "webhook_unauthorized" | "webhook_forbidden" | "rate_limited" | "internal_error" | "misconfigured";
             request_id?: string;
             errors?: {
                 path: string;
@@ -1218,6 +1238,15 @@ export interface components {
             /** @example 4242 */
             last4: string;
         };
+        SocketTicket: {
+            /** @description Send as `?ticket=` on the upgrade; good once */
+            ticket: string;
+            /**
+             * Format: date-time
+             * @description When the ticket stops working
+             */
+            expires_at: string;
+        };
         AuditLog: {
             id: string;
             actor_id: string | null;
@@ -1433,7 +1462,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `email_taken`: The email is already registered; `cpf_taken`: The CPF is already registered */
+            /** @description `registration_conflict`: An account cannot be created with these details */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -1441,7 +1470,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "email_taken" | "cpf_taken";
+                        code?: "registration_conflict";
                     };
                 };
             };
@@ -1466,6 +1495,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
                         code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description `rate_limited`: Too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
                     };
                 };
             };
@@ -1931,6 +1972,18 @@ export interface operations {
                     };
                 };
             };
+            /** @description `rate_limited`: Too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
             /** @description `internal_error`: Internal error; `misconfigured`: The service is misconfigured */
             500: {
                 headers: {
@@ -2238,6 +2291,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
                         code?: "idempotency_key_reused" | "outside_service_area" | "category_not_offered" | "payment_method_not_offered" | "quote_mismatch";
+                    };
+                };
+            };
+            /** @description `rate_limited`: Too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
                     };
                 };
             };
@@ -2918,6 +2983,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
                         code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description `rate_limited`: Too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
                     };
                 };
             };
@@ -4109,6 +4186,18 @@ export interface operations {
                     };
                 };
             };
+            /** @description `rate_limited`: Too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
             /** @description `internal_error`: Internal error; `misconfigured`: The service is misconfigured */
             500: {
                 headers: {
@@ -4581,6 +4670,98 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
                         code?: "payment_not_found";
+                    };
+                };
+            };
+            /** @description `internal_error`: Internal error; `misconfigured`: The service is misconfigured */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "internal_error" | "misconfigured";
+                    };
+                };
+            };
+        };
+    };
+    createSocketTicket: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The ticket */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SocketTicket"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `malformed_json`: The body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed" | "malformed_json";
+                    };
+                };
+            };
+            /** @description `authentication_required`: Authentication is required; `invalid_token`: The access token is not valid; `token_expired`: The access token has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "authentication_required" | "invalid_token" | "token_expired";
+                    };
+                };
+            };
+            /** @description `user_blocked`: This account is blocked */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "user_blocked";
+                    };
+                };
+            };
+            /** @description `payload_too_large`: The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description `unsupported_media_type`: The body must be application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
                     };
                 };
             };

@@ -36,7 +36,8 @@ const configSchema = z.object({
   CPF_ENCRYPTION_KEY: base64Key32,
   CPF_HASH_KEY: base64Key32,
   LOGIN_WINDOW_SECONDS: positiveInt,
-  LOGIN_MAX_ATTEMPTS_PER_ACCOUNT: positiveInt,
+  /** Failed sign-ins per account and client IP pair in a window; a success resets the pair. */
+  LOGIN_MAX_FAILURES_PER_ACCOUNT_IP: positiveInt,
   LOGIN_MAX_ATTEMPTS_PER_IP: positiveInt,
   CORS_ALLOWED_ORIGINS: z
     .string()

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import type { SocketsEnd } from "../services/auth/user-channel";
 
 /** Close codes for refused or broken sockets (4000–4999 is the application range). */
 export const CLOSE_CODES = {
@@ -24,10 +25,45 @@ export type ClientFrame = z.infer<typeof ClientFrameSchema>;
 export interface SocketIdentity {
   userId: string;
   role: string;
+  /** The session the socket was opened with (absent on sockets older than this field). */
+  sessionId?: string;
 }
 
 /** Headers the Worker sets when it forwards an authenticated upgrade to an object. */
-export const IDENTITY_HEADERS = { userId: "x-mobility-user-id", role: "x-mobility-user-role" } as const;
+export const IDENTITY_HEADERS = {
+  userId: "x-mobility-user-id",
+  role: "x-mobility-user-role",
+  sessionId: "x-mobility-session-id",
+} as const;
+
+/** The identity a forwarded upgrade carries, or null when the Worker did not set it. */
+export function identityOf(request: Request): SocketIdentity | null {
+  const userId = request.headers.get(IDENTITY_HEADERS.userId);
+  const role = request.headers.get(IDENTITY_HEADERS.role);
+  const sessionId = request.headers.get(IDENTITY_HEADERS.sessionId) ?? undefined;
+  return userId && role ? { userId, role, sessionId } : null;
+}
+
+/**
+ * Closes the given sockets of a user whose session ended: all of them, or one session's.
+ * 4401 when the session ended, 4403 when the account was blocked. Answers how many closed.
+ */
+export function closeSessionSockets(sockets: WebSocket[], userId: string, end: SocketsEnd): number {
+  const code = end.reason === "user_blocked" ? CLOSE_CODES.forbidden : CLOSE_CODES.unauthorized;
+  let closed = 0;
+  for (const ws of sockets) {
+    const identity = ws.deserializeAttachment() as SocketIdentity | null;
+    if (identity?.userId !== userId) continue;
+    if (end.sessionId && identity.sessionId && identity.sessionId !== end.sessionId) continue;
+    try {
+      ws.close(code, end.reason);
+      closed++;
+    } catch {
+      // Already closing.
+    }
+  }
+  return closed;
+}
 
 export function eventId(scope: string, seq: number): string {
   return `evt_${scope}_${seq}`;

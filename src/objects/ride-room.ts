@@ -1,5 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import { createServiceContext } from "../composition";
+import type { SocketsEnd } from "../services/auth/user-channel";
 import type { ServiceContext } from "../services/context";
 import type { WireEvent } from "../services/events/wire";
 import { offerToNearbyDrivers } from "../services/rides/offers";
@@ -11,8 +12,9 @@ import {
   CLOSE_CODES,
   type ClientFrame,
   ClientFrameSchema,
+  closeSessionSockets,
   eventId,
-  IDENTITY_HEADERS,
+  identityOf,
   parseSince,
   type SocketIdentity,
 } from "./protocol";
@@ -77,15 +79,19 @@ export class RideRoom extends DurableObject<Env> implements RideRoomPort {
     this.broadcast(event);
   }
 
+  /** Closes a user's sockets on this ride when their session ends or they are blocked. */
+  async closeSockets(userId: string, end: SocketsEnd): Promise<number> {
+    return closeSessionSockets(this.ctx.getWebSockets(userId), userId, end);
+  }
+
   /** A socket upgrade, already authenticated and authorized by the Worker. */
   override async fetch(request: Request): Promise<Response> {
     const row = this.load();
-    const userId = request.headers.get(IDENTITY_HEADERS.userId);
-    const role = request.headers.get(IDENTITY_HEADERS.role);
-    if (!row || !userId || !role) return new Response("not found", { status: 404 });
+    const identity = identityOf(request);
+    if (!row || !identity) return new Response("not found", { status: 404 });
+    const { userId, role } = identity;
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
-    const identity: SocketIdentity = { userId, role };
     this.ctx.acceptWebSocket(server, [role, userId]);
     server.serializeAttachment(identity);
     for (const event of this.eventsSince(parseSince(request.url))) server.send(JSON.stringify(event));

@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
+import type { SocketsEnd, UserChannelPort } from "../services/auth/user-channel";
 import type { WireEvent } from "../services/events/wire";
-import { eventId, IDENTITY_HEADERS, parseSince, type SocketIdentity } from "./protocol";
+import { closeSessionSockets, eventId, identityOf, parseSince } from "./protocol";
 
 /** How many past events a user can catch up on with `?since=`. */
 export const USER_CHANNEL_HISTORY = 200;
@@ -8,8 +9,9 @@ export const USER_CHANNEL_HISTORY = 200;
 /**
  * One per user: the sockets of `GET /v1/ws` and the events addressed to that user (offers, their
  * rides, wallet, payments), each numbered with the channel's own `seq` so a reconnect can catch up.
+ * It also holds the user's socket tickets, and closes the sockets when a session ends.
  */
-export class UserChannel extends DurableObject<Env> {
+export class UserChannel extends DurableObject<Env> implements UserChannelPort {
   private readonly sql: SqlStorage;
 
   constructor(ctx: DurableObjectState, env: Env) {
@@ -18,7 +20,38 @@ export class UserChannel extends DurableObject<Env> {
     this.sql.exec(
       "CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY AUTOINCREMENT, type TEXT NOT NULL, ride_id TEXT, data TEXT NOT NULL, at TEXT NOT NULL)",
     );
+    this.sql.exec(
+      "CREATE TABLE IF NOT EXISTS tickets (secret_hash TEXT PRIMARY KEY, session_id TEXT NOT NULL, expires_at INTEGER NOT NULL)",
+    );
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
+  }
+
+  async issueTicket(secretHash: string, sessionId: string, expiresAtMs: number): Promise<void> {
+    // Expired tickets go whenever a new one comes: the table holds only a user's last few.
+    this.sql.exec("DELETE FROM tickets WHERE expires_at <= ?", Date.now());
+    this.sql.exec(
+      "INSERT INTO tickets (secret_hash, session_id, expires_at) VALUES (?, ?, ?)",
+      secretHash,
+      sessionId,
+      expiresAtMs,
+    );
+  }
+
+  async redeemTicket(secretHash: string, nowMs: number): Promise<string | null> {
+    const ticket = this.sql
+      .exec<{ session_id: string; expires_at: number }>(
+        "DELETE FROM tickets WHERE secret_hash = ? RETURNING session_id, expires_at",
+        secretHash,
+      )
+      .toArray()[0];
+    return ticket && ticket.expires_at > nowMs ? ticket.session_id : null;
+  }
+
+  async closeSockets(userId: string, end: SocketsEnd): Promise<number> {
+    // A session's tickets go with it (the upgrade would refuse them anyway).
+    if (end.sessionId) this.sql.exec("DELETE FROM tickets WHERE session_id = ?", end.sessionId);
+    else this.sql.exec("DELETE FROM tickets");
+    return closeSessionSockets(this.ctx.getWebSockets(), userId, end);
   }
 
   async deliver(userId: string, event: WireEvent): Promise<number> {
@@ -44,13 +77,13 @@ export class UserChannel extends DurableObject<Env> {
   }
 
   override async fetch(request: Request): Promise<Response> {
-    const userId = request.headers.get(IDENTITY_HEADERS.userId);
-    const role = request.headers.get(IDENTITY_HEADERS.role);
-    if (!userId || !role) return new Response("not found", { status: 404 });
+    const identity = identityOf(request);
+    if (!identity) return new Response("not found", { status: 404 });
+    const { userId } = identity;
     const pair = new WebSocketPair();
     const [client, server] = [pair[0], pair[1]];
     this.ctx.acceptWebSocket(server, [userId]);
-    server.serializeAttachment({ userId, role } satisfies SocketIdentity);
+    server.serializeAttachment(identity);
     const since = parseSince(request.url);
     if (since > 0) {
       const missed = this.sql

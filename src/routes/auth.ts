@@ -54,11 +54,11 @@ const register = createRoute({
   tags: ["Auth"],
   summary: "Create a passenger or driver account",
   description:
-    "Anyone; creates the account and signs it in. Admins are never self-registered; see `npm run admin:create`.",
+    "Anyone; creates the account and signs it in. Admins are never self-registered; see `npm run admin:create`. Rate limited to 20 registrations an hour per client IP; past the limit answers 429 with Retry-After.",
   request: jsonBody(RegisterSchema),
   responses: {
     201: jsonContent(SessionSchema, "The account and its first session"),
-    ...problemResponses(...BODY_PROBLEMS, "weak_password", "email_taken", "cpf_taken"),
+    ...problemResponses(...BODY_PROBLEMS, "weak_password", "registration_conflict", "rate_limited"),
   },
 });
 
@@ -69,7 +69,7 @@ const login = createRoute({
   tags: ["Auth"],
   summary: "Sign in with email and password",
   description:
-    "Anyone; starts a new session. Rate limited per account and per client IP; past the limit answers 429 with Retry-After.",
+    "Anyone; starts a new session. Rate limited per client IP (every attempt counts), and failures per account and client IP pair (a success clears the pair, and failures from one address never lock the account out from another); past a limit answers 429 with Retry-After.",
   request: jsonBody(LoginSchema),
   responses: {
     200: jsonContent(SessionSchema, "A new session"),
@@ -111,7 +111,8 @@ const logout = createRoute({
 
 export const authRoutes = createRouter()
   .openapi(register, async (c) => {
-    const session = await auth.register(c.get("ctx"), c.req.valid("json"));
+    const ip = c.req.header("cf-connecting-ip") ?? "unknown";
+    const session = await auth.register(c.get("ctx"), { ...c.req.valid("json"), ip });
     return c.json(session, 201);
   })
   .openapi(login, async (c) => {

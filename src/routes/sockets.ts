@@ -3,6 +3,7 @@ import type { AppEnv } from "../http/env";
 import { ApiError } from "../lib/problem";
 import { CLOSE_CODES, IDENTITY_HEADERS } from "../objects/protocol";
 import { authenticate } from "../services/auth/authenticate";
+import { redeemSocketTicket } from "../services/auth/socket-tickets";
 import type { AuthUser } from "../services/context";
 
 // The plumbing of the WebSocket routes, which forward the upgrade to the Durable Object that
@@ -11,7 +12,11 @@ import type { AuthUser } from "../services/context";
 // accepted and closed at once with a 44xx code and a reason, because a browser cannot read the
 // HTTP status of a failed handshake.
 
-/** The token comes as `?token=` or as `Sec-WebSocket-Protocol: bearer, <token>`. */
+/**
+ * The access token comes only in `Sec-WebSocket-Protocol: bearer, <token>`, or a single-use
+ * ticket (`POST /v1/ws/ticket`) as `?ticket=`: a URL lands in request logs, so it never carries a
+ * long-lived credential, and `?token=` is refused even when it is valid.
+ */
 export async function socketUser(c: Context<AppEnv>): Promise<AuthUser | Response> {
   if (c.req.header("upgrade")?.toLowerCase() !== "websocket") {
     throw new ApiError("upgrade_required", "Connect with a WebSocket client (Upgrade: websocket)");
@@ -21,10 +26,20 @@ export async function socketUser(c: Context<AppEnv>): Promise<AuthUser | Respons
       .header("sec-websocket-protocol")
       ?.split(",")
       .map((p) => p.trim()) ?? [];
-  const token = c.req.query("token") ?? (protocols[0] === "bearer" ? protocols[1] : undefined);
-  if (!token) return refuse(c, CLOSE_CODES.unauthorized, "missing token");
+  if (c.req.query("token") !== undefined) {
+    return refuse(
+      c,
+      CLOSE_CODES.unauthorized,
+      "token_in_url: send Sec-WebSocket-Protocol: bearer, <token>, or ?ticket= from POST /v1/ws/ticket",
+    );
+  }
+  const ticket = c.req.query("ticket");
+  const token = protocols[0] === "bearer" ? protocols[1] : undefined;
+  if (!ticket && !token) return refuse(c, CLOSE_CODES.unauthorized, "missing token");
   try {
-    return await authenticate(c.get("ctx"), token);
+    return ticket
+      ? await redeemSocketTicket(c.get("ctx"), ticket)
+      : await authenticate(c.get("ctx"), token ?? "");
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
     const code = error.code === "user_blocked" ? CLOSE_CODES.forbidden : CLOSE_CODES.unauthorized;
@@ -32,10 +47,12 @@ export async function socketUser(c: Context<AppEnv>): Promise<AuthUser | Respons
   }
 }
 
-export function forwarded(c: Context<AppEnv>, userId: string, role: string): Request {
+/** The upgrade as the object receives it: the caller's identity in headers only the Worker sets. */
+export function forwarded(c: Context<AppEnv>, user: AuthUser, role: string): Request {
   const headers = new Headers(c.req.raw.headers);
-  headers.set(IDENTITY_HEADERS.userId, userId);
+  headers.set(IDENTITY_HEADERS.userId, user.id);
   headers.set(IDENTITY_HEADERS.role, role);
+  headers.set(IDENTITY_HEADERS.sessionId, user.sessionId);
   return new Request(c.req.raw, { headers });
 }
 

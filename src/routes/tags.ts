@@ -21,6 +21,11 @@ export const OPENAPI_TAGS = [
   { name: "Payment methods", description: "`/v1/payment-methods`: a passenger's tokenised cards." },
   { name: "Payments", description: "`/v1/payments`: one payment, whatever it paid for." },
   {
+    name: "Realtime",
+    description:
+      "`/v1/ws`: single-use tickets for the WebSocket upgrades of `/v1/ws` and `/v1/rides/{id}/ws`, which take no token in the URL.",
+  },
+  {
     name: "Admin",
     description: "`/v1/admin`: staff operations, each behind a named permission; the writes are audited.",
   },

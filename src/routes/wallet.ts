@@ -13,6 +13,7 @@ import {
 } from "../http/router";
 import { PageQuerySchema } from "../lib/pagination";
 import { createCreditTopup, TOPUP_MAX_CENTS, TOPUP_MIN_CENTS } from "../services/payments/topups";
+import { assertTopupAllowed, MAX_PENDING_TOPUPS } from "../services/requests/topup-limit";
 import { WALLET_ACCOUNTS, walletOf } from "../services/wallet/balances";
 import { statementOf } from "../services/wallet/statement";
 import { PaymentSchema } from "./schemas";
@@ -116,8 +117,10 @@ const createTopup = createRoute({
   operationId: "createCreditTopup",
   tags: ["Wallet"],
   summary: "Buy prepaid credit by Pix",
-  description:
+  description: [
     "For drivers. Answers 201 with a Pix charge (copia e cola and QR code); the credit is added when the Pix is confirmed. Needs an `Idempotency-Key`: a retry returns the first reply and creates no second charge.",
+    `A driver holds at most ${MAX_PENDING_TOPUPS} pending (unpaid, unexpired) top-ups: past that answers 429 with Retry-After, the seconds until the first of them lapses.`,
+  ].join(" "),
   security,
   middleware: [requireAuth, requireRole("driver"), idempotent] as const,
   request: {
@@ -133,6 +136,7 @@ const createTopup = createRoute({
       ...IDEMPOTENCY_PROBLEMS,
       "topup_amount_out_of_range",
       "payment_provider_unavailable",
+      "rate_limited",
     ),
   },
 });
@@ -146,5 +150,7 @@ export const walletRoutes = createRouter()
   })
   .openapi(createTopup, async (c) => {
     const { amount_cents } = c.req.valid("json");
-    return c.json(await createCreditTopup(c.get("ctx"), c.get("user").id, amount_cents), 201);
+    const ctx = c.get("ctx");
+    await assertTopupAllowed(ctx, c.get("user").id);
+    return c.json(await createCreditTopup(ctx, c.get("user").id, amount_cents), 201);
   });

@@ -5,8 +5,10 @@ import type { EfiClient } from "../integrations/efi";
 import type { PayoutRail } from "../integrations/payout-rail";
 import type { Config } from "../lib/config";
 import type { Logger } from "../lib/logger";
+import type { UserChannelPort } from "./auth/user-channel";
 import type { Publish } from "./events/wire";
 import type { RoutingProvider } from "./pricing/routing";
+import type { RateFamily, RateLimiterPort } from "./requests/rate-limiter-port";
 import type { RideRoomPort } from "./rides/room";
 
 /**
@@ -34,6 +36,10 @@ export interface ServiceContext {
   publish: Publish;
   /** The Durable Object that owns a ride's state: every change to a ride goes through it. */
   rideRoom: (rideId: string) => RideRoomPort;
+  /** The Durable Object that holds a user's `/v1/ws` sockets and socket tickets. */
+  userChannel: (userId: string) => UserChannelPort;
+  /** The rate-limit counter of a route family for one subject (an IP, a user, an account and IP). */
+  limits: (family: RateFamily, subject: string) => RateLimiterPort;
   /** Bindings: Durable Object namespaces and queue producers reach services through here. */
   env: Env;
 }

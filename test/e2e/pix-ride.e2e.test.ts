@@ -11,7 +11,7 @@ import { sandboxControl } from "../efi-network";
 import { registerWebhook } from "../efi-webhook-helpers";
 import { call } from "../helpers";
 import { expectLedgerConsistent } from "../money-helpers";
-import { onlineDriver, openSocket, requestedRide } from "../ride-helpers";
+import { bearer, onlineDriver, openSocket, requestedRide } from "../ride-helpers";
 
 const WAIT = { timeout: 20_000, interval: 100 };
 
@@ -26,7 +26,7 @@ describe("a Pix ride, end to end against the Efí sandbox", { timeout: 120_000 }
     await registerWebhook();
     const { passenger, ride } = await requestedRide({ payment_method: "pix" });
     const driver = await onlineDriver();
-    const passengerChannel = await openSocket(`/v1/ws?token=${passenger.accessToken}`);
+    const passengerChannel = await openSocket("/v1/ws", bearer(passenger.accessToken));
 
     for (const step of ["accept", "arrive", "start"]) {
       const reply = await call("POST", `/v1/rides/${ride.id}/${step}`, { token: driver.accessToken });

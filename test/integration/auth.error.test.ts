@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { call, expectProblem, PASSWORD, registerUser, unique } from "../helpers";
+import { call, expectProblem, PASSWORD, type Reply, registerUser, unique } from "../helpers";
 
 /** A valid CPF no other test uses: 9 random digits and their two check digits. */
 function randomCpf(): string {
@@ -41,6 +41,24 @@ async function liveTokens(userId: string): Promise<number> {
     .bind(userId)
     .first<{ n: number }>();
   return row?.n ?? -1;
+}
+
+/** Accounts sharing the CPF (keyed hash) of the given user's account. */
+async function usersWithCpfOf(userId: string): Promise<number> {
+  const row = await env.DB.prepare(
+    "SELECT count(*) AS n FROM users WHERE cpf_hash = (SELECT cpf_hash FROM users WHERE id = ?)",
+  )
+    .bind(userId)
+    .first<{ n: number }>();
+  return row?.n ?? -1;
+}
+
+/** A registration conflict must not say whether the email or the CPF is the one taken. */
+function expectNoFieldNamed(reply: Reply) {
+  expect(reply.json.errors).toBeUndefined();
+  for (const text of [reply.json.title, reply.json.detail]) {
+    expect(text).not.toMatch(/e-?mail|cpf/i);
+  }
 }
 
 describe("login with bad credentials", () => {
@@ -85,12 +103,14 @@ describe("register with an email already taken", () => {
     ["the email upper-cased", (email: string) => email.toUpperCase()],
     ["the email upper-cased with spaces around", (email: string) => `  ${email.toUpperCase()} `],
   ])("%s", (_label, variant) => {
-    it("answers 409 email_taken and leaves exactly one account", async () => {
+    it("answers 409 registration_conflict naming no field, and leaves exactly one account", async () => {
       const first = await registerUser();
       const reply = await call("POST", "/v1/auth/register", {
         body: registration({ email: variant(first.email), role: "driver" }),
       });
-      expectProblem(reply, 409, "email_taken");
+      expectProblem(reply, 409, "registration_conflict");
+      expectNoFieldNamed(reply);
+      expect(reply.json.access_token).toBeUndefined();
       expect(await usersWithEmail(first.email)).toBe(1);
       const row = await env.DB.prepare("SELECT id, role FROM users WHERE email = ?")
         .bind(first.email)
@@ -106,20 +126,40 @@ describe("register with a CPF already taken", () => {
     ["formatted, then as digits", (cpf: string) => formatCpf(cpf), (cpf: string) => cpf],
     ["as digits, then formatted", (cpf: string) => cpf, (cpf: string) => formatCpf(cpf)],
   ])("%s", (_label, firstForm, secondForm) => {
-    it("answers 409 cpf_taken and creates no second account", async () => {
+    it("answers 409 registration_conflict naming no field, and creates no second account", async () => {
       const cpf = randomCpf();
       const first = await call("POST", "/v1/auth/register", { body: registration({ cpf: firstForm(cpf) }) });
       expect(first.status, first.text).toBe(201);
       const second = registration({ cpf: secondForm(cpf) });
       const reply = await call("POST", "/v1/auth/register", { body: second });
-      expectProblem(reply, 409, "cpf_taken");
+      expectProblem(reply, 409, "registration_conflict");
+      expectNoFieldNamed(reply);
       expect(reply.text).not.toContain(cpf);
+      expect(await usersWithCpfOf(first.json.user.id)).toBe(1);
       expect(await usersWithEmail(second.email)).toBe(0);
       const sessions = await env.DB.prepare(
         "SELECT count(*) AS n FROM refresh_tokens rt LEFT JOIN users u ON u.id = rt.user_id WHERE u.id IS NULL",
       ).first<{ n: number }>();
       expect(sessions?.n).toBe(0);
     });
+  });
+});
+
+describe("register with a taken email or CPF", () => {
+  it("answers both identically, so the reply does not tell which one exists", async () => {
+    const cpf = randomCpf();
+    const owner = registration({ cpf });
+    expect((await call("POST", "/v1/auth/register", { body: owner })).status).toBe(201);
+    const takenEmail = await call("POST", "/v1/auth/register", {
+      body: registration({ email: owner.email, cpf: randomCpf() }),
+    });
+    const takenCpf = await call("POST", "/v1/auth/register", { body: registration({ cpf }) });
+    expectProblem(takenEmail, 409, "registration_conflict");
+    expectProblem(takenCpf, 409, "registration_conflict");
+    const { request_id: _a, ...emailBody } = takenEmail.json;
+    const { request_id: _b, ...cpfBody } = takenCpf.json;
+    expect(emailBody).toEqual(cpfBody);
+    expect(await usersWithEmail(owner.email)).toBe(1);
   });
 });
 
@@ -300,7 +340,7 @@ describe("login rate limits", () => {
   const login = (email: string, password: string, ip: string) =>
     call("POST", "/v1/auth/login", { body: { email, password }, headers: { "cf-connecting-ip": ip } });
 
-  it("allows 10 attempts per account, then answers 429 even to the right password", async () => {
+  it("allows 10 failures per account and IP, then answers 429 even to the right password", async () => {
     const user = await registerUser();
     for (let i = 0; i < 10; i++) {
       expectProblem(await login(user.email, "wrong-password-1", user.ip), 401, "invalid_credentials");
@@ -310,18 +350,23 @@ describe("login rate limits", () => {
     expect(limited.headers.get("retry-after")).toBe("600");
     expect(limited.json.access_token).toBeUndefined();
 
-    // The limit is per account, whatever the IP and however the email is spelled.
-    const elsewhere = await login(`  ${user.email.toUpperCase()}`, user.password, "192.0.2.77");
-    expectProblem(elsewhere, 429, "rate_limited");
+    // The pair is the account however the email is spelled...
+    const respelled = await login(`  ${user.email.toUpperCase()}`, user.password, user.ip);
+    expectProblem(respelled, 429, "rate_limited");
+    // ...from that IP only: failures elsewhere never lock the owner out.
+    expect((await login(user.email, user.password, "192.0.2.77")).status).toBe(200);
 
     // Other accounts from the same IP are not affected.
     const other = await registerUser();
     expect((await login(other.email, other.password, user.ip)).status).toBe(200);
   });
 
-  it("counts successful sign-ins towards the account limit", async () => {
+  it("does not count successful sign-ins as failures: each one clears the pair", async () => {
     const user = await registerUser();
-    for (let i = 0; i < 10; i++) expect((await login(user.email, user.password, user.ip)).status).toBe(200);
+    for (let i = 0; i < 11; i++) expect((await login(user.email, user.password, user.ip)).status).toBe(200);
+    for (let i = 0; i < 10; i++) {
+      expectProblem(await login(user.email, "wrong-password-1", user.ip), 401, "invalid_credentials");
+    }
     expectProblem(await login(user.email, user.password, user.ip), 429, "rate_limited");
   });
 

@@ -129,11 +129,11 @@ describe("the contract check", () => {
       responses: { 200: jsonContent(z.object({}), "Never"), ...problemResponses("not_found") },
     });
     app.openapi(probe, () => {
-      throw new ApiError("email_taken");
+      throw new ApiError("registration_conflict");
     });
     const reply = await readReply(await app.request("/v1/contract-probe", {}, env));
     expectProblem(reply, 500, "internal_error");
-    expect(reply.json.detail).toContain("GET /v1/contract-probe answered 409 email_taken");
+    expect(reply.json.detail).toContain("GET /v1/contract-probe answered 409 registration_conflict");
     expect(reply.headers.get("x-request-id")).toBe(reply.json.request_id);
   });
 
@@ -157,8 +157,8 @@ describe("contractViolation", () => {
     expect(contractViolation(contract, accept, { status: 418 })).toMatch(
       /^POST \/v1\/rides\/\{id\}\/accept answered 418, but .* do not document status 418$/,
     );
-    expect(contractViolation(contract, accept, { status: 409, code: "email_taken" })).toMatch(
-      /^POST \/v1\/rides\/\{id\}\/accept answered 409 email_taken, but .* document only .*ride_already_accepted/,
+    expect(contractViolation(contract, accept, { status: 409, code: "registration_conflict" })).toMatch(
+      /^POST \/v1\/rides\/\{id\}\/accept answered 409 registration_conflict, but .* document only .*ride_already_accepted/,
     );
     expect(contractViolation(contract, accept, { status: 409 })).toContain(
       "documented as a problem document",

@@ -18,7 +18,7 @@ import { rideView } from "../../src/services/rides/view";
 import { sandboxControl } from "../efi-network";
 import { call, expectProblem, registerUser, type TestUser, unique } from "../helpers";
 import { expectLedgerConsistent, insertCompletedRide, insertUser } from "../money-helpers";
-import { onlineDriver, openSocket, postRide, requestRide, rideRow } from "../ride-helpers";
+import { bearer, onlineDriver, openSocket, postRide, requestRide, rideRow } from "../ride-helpers";
 
 // Card payments through the app; Efí's card API is the in-process sandbox, which decides a charge
 // by the payment token's last character: 1, 2 or 3 refuse it, anything else approves it.
@@ -300,8 +300,8 @@ describe("a card ride's completion", () => {
     const token = approvingToken();
     await storeCard(passenger, token);
     const { rideId, driver } = await cardRideInProgress(passenger);
-    const socket = await openSocket(`/v1/ws?token=${passenger.accessToken}`);
-    const driverSocket = await openSocket(`/v1/ws?token=${driver.accessToken}`);
+    const socket = await openSocket("/v1/ws", bearer(passenger.accessToken));
+    const driverSocket = await openSocket("/v1/ws", bearer(driver.accessToken));
     const before = await platformBalances();
 
     const payment = await completeCardRide(rideId, driver);
@@ -356,7 +356,7 @@ describe("a card ride's completion", () => {
     const passenger = await cardPassenger();
     await storeCard(passenger, refusingToken());
     const { rideId, driver } = await cardRideInProgress(passenger);
-    const socket = await openSocket(`/v1/ws?token=${passenger.accessToken}`);
+    const socket = await openSocket("/v1/ws", bearer(passenger.accessToken));
 
     const payment = await completeCardRide(rideId, driver);
 
@@ -397,7 +397,7 @@ describe("retrying a failed card payment", () => {
   it("charges a newly stored card and records the payment once", async () => {
     const { passenger, driver, rideId, payment } = await refusedRide();
     await storeCard(passenger, approvingToken());
-    const socket = await openSocket(`/v1/ws?token=${passenger.accessToken}`);
+    const socket = await openSocket("/v1/ws", bearer(passenger.accessToken));
     const before = await platformBalances();
 
     const reply = await retry(passenger, rideId);

@@ -19,7 +19,7 @@ import {
   sandboxCobCount,
   settle,
 } from "../payment-helpers";
-import { onlineDriver, openSocket, postRide, requestedRide, type TestSocket } from "../ride-helpers";
+import { bearer, onlineDriver, openSocket, postRide, requestedRide, type TestSocket } from "../ride-helpers";
 
 const TTL_MS = Number(env.PIX_CHARGE_TTL_SECONDS) * 1000;
 
@@ -31,7 +31,7 @@ async function rideInProgress(paymentMethod: "pix" | "cash" = "pix") {
     const reply = await postRide(driver.accessToken, ride.id, step);
     expect(reply.status, reply.text).toBe(200);
   }
-  const channel = await openSocket(`/v1/ws?token=${passenger.accessToken}`);
+  const channel = await openSocket("/v1/ws", bearer(passenger.accessToken));
   return { passenger, driver, rideId: ride.id, channel };
 }
 
@@ -70,7 +70,7 @@ async function runExpiryCron(at: number) {
 describe("a Pix ride's payment at completion", () => {
   it("creates a pending payment and its Efí charge, and sends the passenger the QR code", async () => {
     const { passenger, driver, rideId, channel } = await rideInProgress();
-    const rideSocket = await openSocket(`/v1/rides/${rideId}/ws?token=${passenger.accessToken}`);
+    const rideSocket = await openSocket(`/v1/rides/${rideId}/ws`, bearer(passenger.accessToken));
     await complete(driver, rideId);
 
     const row = await ridePaymentRow(rideId);

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { call } from "../helpers";
-import { onlineDriver, openSocket, requestedRide } from "../ride-helpers";
+import { bearer, onlineDriver, openSocket, requestedRide } from "../ride-helpers";
 
 describe("a ride from request to completion", () => {
   it("walks the lifecycle, keeps D1 and ride_events in step, and streams events in order", async () => {
@@ -9,7 +9,7 @@ describe("a ride from request to completion", () => {
     expect(ride).toMatchObject({ status: "requested", passenger_id: passenger.id, driver_id: null, seq: 1 });
     expect(ride.estimated_fare_cents).toBeGreaterThan(0);
 
-    const socket = await openSocket(`/v1/rides/${ride.id}/ws?token=${passenger.accessToken}`);
+    const socket = await openSocket(`/v1/rides/${ride.id}/ws`, bearer(passenger.accessToken));
     const driver = await onlineDriver();
 
     const accepted = await call("POST", `/v1/rides/${ride.id}/accept`, { token: driver.accessToken });
@@ -62,7 +62,7 @@ describe("a ride from request to completion", () => {
       "ride.completed",
     ]);
 
-    const replay = await openSocket(`/v1/rides/${ride.id}/ws?token=${passenger.accessToken}&since=3`);
+    const replay = await openSocket(`/v1/rides/${ride.id}/ws?since=3`, bearer(passenger.accessToken));
     await replay.next((m) => m.type === "ride.completed");
     expect(replay.messages.map((m) => m.seq)).toEqual([4, 5]);
   });
@@ -78,7 +78,7 @@ describe("driver location during a ride", () => {
     const before = await env.DB.prepare("SELECT last_lat, last_seen_at FROM drivers WHERE user_id = ?")
       .bind(driver.id)
       .first();
-    const socket = await openSocket(`/v1/rides/${ride.id}/ws?token=${passenger.accessToken}`);
+    const socket = await openSocket(`/v1/rides/${ride.id}/ws`, bearer(passenger.accessToken));
     const moved = { lat: -23.5506, lng: -46.634, heading: 90, speed: 6 };
     const reply = await call("POST", "/v1/drivers/me/location", { token: driver.accessToken, body: moved });
     expect(reply.status, reply.text).toBe(202);
@@ -98,7 +98,7 @@ describe("a room that missed a write D1 kept", () => {
     expect((await call("POST", `/v1/rides/${ride.id}/accept`, { token: driver.accessToken })).status).toBe(
       200,
     );
-    const socket = await openSocket(`/v1/rides/${ride.id}/ws?token=${passenger.accessToken}`);
+    const socket = await openSocket(`/v1/rides/${ride.id}/ws`, bearer(passenger.accessToken));
     // An "arrive" that reached D1 but whose reply never reached the room.
     const at = new Date().toISOString();
     await env.DB.batch([

@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { call, createStaff, expectProblem, registerUser, type TestUser } from "../helpers";
 import {
+  bearer,
   expectRideConsistent,
   onlineDriver,
   openSocket,
@@ -22,7 +23,7 @@ const GRACE_SECONDS = 120; // wrangler.toml CANCELLATION_GRACE_SECONDS
 const POP_CANCELLATION_FEE_CENTS = 500; // migrations/0002_seed_sao_paulo.sql
 
 const rideSocket = (rideId: string, token: string, query = "") =>
-  openSocket(`/v1/rides/${rideId}/ws?token=${token}${query}`);
+  openSocket(`/v1/rides/${rideId}/ws${query}`, bearer(token));
 const roomOf = (rideId: string) => env.RIDE_ROOM.get(env.RIDE_ROOM.idFromName(rideId));
 
 /**
@@ -94,7 +95,7 @@ describe("the ride socket", { timeout: 20_000 }, () => {
   it("replays exactly what came after ?since= on reconnect, and nothing without it", async () => {
     const { passenger, ride } = await rideWithDriver(["arrive", "start", "complete"]);
 
-    const replay = await rideSocket(ride.id, passenger.accessToken, "&since=2");
+    const replay = await rideSocket(ride.id, passenger.accessToken, "?since=2");
     expect((await settle(replay)).map((m) => [m.type, m.seq])).toEqual([
       ["ride.arrived", 3],
       ["ride.started", 4],
@@ -103,16 +104,16 @@ describe("the ride socket", { timeout: 20_000 }, () => {
     for (const m of replay.messages.filter((x) => x !== "pong"))
       expect(Object.keys(m).sort()).toEqual(WIRE_KEYS);
 
-    expect((await settle(await rideSocket(ride.id, passenger.accessToken, "&since=5"))).length).toBe(0);
+    expect((await settle(await rideSocket(ride.id, passenger.accessToken, "?since=5"))).length).toBe(0);
     expect((await settle(await rideSocket(ride.id, passenger.accessToken))).length).toBe(0);
     expect(
-      (await settle(await rideSocket(ride.id, passenger.accessToken, "&since=1"))).map((m) => m.seq),
+      (await settle(await rideSocket(ride.id, passenger.accessToken, "?since=1"))).map((m) => m.seq),
     ).toEqual([2, 3, 4, 5]);
   });
 
   it("lets the assigned driver listen too", async () => {
     const { driver, ride } = await rideWithDriver();
-    const socket = await rideSocket(ride.id, driver.accessToken, "&since=1");
+    const socket = await rideSocket(ride.id, driver.accessToken, "?since=1");
     await socket.next((m) => m.type === "ride.accepted");
     expect((await postRide(driver.accessToken, ride.id, "arrive")).status).toBe(200);
     const arrived = await socket.next((m) => m.type === "ride.arrived");
@@ -153,7 +154,7 @@ describe("the ride socket", { timeout: 20_000 }, () => {
     });
 
     it.each([
-      ["a garbage token", "?token=not-a-token"],
+      ["a garbage ticket", "?ticket=not-a-ticket"],
       ["no token", ""],
     ])("4401 for %s", async (_case, query) => {
       const { ride } = await requestedRide();
@@ -191,7 +192,11 @@ describe("the ride socket", { timeout: 20_000 }, () => {
     "answers a plain GET of %s (no Upgrade header) with 426 upgrade_required",
     async (path) => {
       const passenger = await registerUser("passenger");
-      expectProblem(await call("GET", `${path}?token=${passenger.accessToken}`), 426, "upgrade_required");
+      expectProblem(
+        await call("GET", path, { headers: bearer(passenger.accessToken) }),
+        426,
+        "upgrade_required",
+      );
     },
   );
 });
@@ -280,7 +285,7 @@ describe("driver locations over the ride socket", { timeout: 20_000 }, () => {
 describe("the user channel, GET /v1/ws", { timeout: 20_000 }, () => {
   it("tells the passenger their ride was accepted, in the wire shape", async () => {
     const { passenger, ride } = await requestedRide();
-    const channel = await openSocket(`/v1/ws?token=${passenger.accessToken}`);
+    const channel = await openSocket("/v1/ws", bearer(passenger.accessToken));
     const driver = await onlineDriver();
     expect((await postRide(driver.accessToken, ride.id, "accept")).status).toBe(200);
 
@@ -294,7 +299,7 @@ describe("the user channel, GET /v1/ws", { timeout: 20_000 }, () => {
     expect(accepted.seq).toBeGreaterThan(0);
 
     // Reconnecting with ?since= catches up on the channel's own sequence.
-    const again = await openSocket(`/v1/ws?token=${passenger.accessToken}&since=${accepted.seq - 1}`);
+    const again = await openSocket(`/v1/ws?since=${accepted.seq - 1}`, bearer(passenger.accessToken));
     expect(await again.next((m) => m.type === "ride.accepted")).toMatchObject({
       seq: accepted.seq,
       ride_id: ride.id,
@@ -305,7 +310,7 @@ describe("the user channel, GET /v1/ws", { timeout: 20_000 }, () => {
     const near = await onlineDriver("pop", SE);
     const comfort = await onlineDriver("comfort", SE);
     const far = await onlineDriver("pop", { lat: -23.9, lng: -46.4 }); // Santos side of the city box
-    const channel = (driver: TestUser) => openSocket(`/v1/ws?token=${driver.accessToken}`);
+    const channel = (driver: TestUser) => openSocket("/v1/ws", bearer(driver.accessToken));
     const [nearSocket, comfortSocket, farSocket] = [
       await channel(near),
       await channel(comfort),
@@ -329,13 +334,13 @@ describe("the user channel, GET /v1/ws", { timeout: 20_000 }, () => {
   });
 
   it("refuses a bad token with close code 4401", async () => {
-    const socket = await openSocket("/v1/ws?token=not-a-token");
+    const socket = await openSocket("/v1/ws", bearer("not-a-token"));
     expect((await socket.closed).code).toBe(4401);
   });
 
   it('answers "ping" with "pong" and any other frame with invalid_frame', async () => {
     const passenger = await registerUser("passenger");
-    const channel = await openSocket(`/v1/ws?token=${passenger.accessToken}`);
+    const channel = await openSocket("/v1/ws", bearer(passenger.accessToken));
     channel.socket.send("ping");
     await channel.next((m) => m === "pong");
     channel.socket.send(JSON.stringify({ action: "location", lat: -23.55, lng: -46.63 }));

@@ -4,7 +4,7 @@ import { txidOf } from "../../src/integrations/efi";
 import { TOPUP_MAX_CENTS, TOPUP_MIN_CENTS } from "../../src/services/payments/topups";
 import { call, expectProblem, registerUser, type TestUser, unique } from "../helpers";
 import { breakChargeCreation, efiCob, paymentRowById, sandboxCobCount, settle } from "../payment-helpers";
-import { openSocket } from "../ride-helpers";
+import { bearer, openSocket } from "../ride-helpers";
 
 function topup(user: TestUser, body: unknown, key: string = unique()) {
   return call("POST", "/v1/wallet/credit/topups", {
@@ -24,7 +24,7 @@ async function paymentsOf(userId: string): Promise<number> {
 describe("POST /v1/wallet/credit/topups", () => {
   it("answers 201 with a pending Pix charge for the driver and sends them the QR code", async () => {
     const driver = await registerUser("driver");
-    const channel = await openSocket(`/v1/ws?token=${driver.accessToken}`);
+    const channel = await openSocket("/v1/ws", bearer(driver.accessToken));
     const reply = await topup(driver, { amount_cents: 5000 });
     expect(reply.status, reply.text).toBe(201);
     const payment = reply.json;
@@ -149,7 +149,7 @@ describe("POST /v1/wallet/credit/topups", () => {
 
   it("answers 503 when Efí cannot create the charge; the same key then works once Efí is back", async () => {
     const driver = await registerUser("driver");
-    const channel = await openSocket(`/v1/ws?token=${driver.accessToken}`);
+    const channel = await openSocket("/v1/ws", bearer(driver.accessToken));
     const key = unique();
     const mend = breakChargeCreation("down");
     let failed: Awaited<ReturnType<typeof topup>>;

@@ -20,7 +20,7 @@ import {
 import { BASE, call, createStaff, expectProblem, readReply, registerUser, type TestUser } from "../helpers";
 import { expectLedgerConsistent } from "../money-helpers";
 import { ridePaymentRow } from "../payment-helpers";
-import { onlineDriver, openSocket, postRide, requestedRide, type TestSocket } from "../ride-helpers";
+import { bearer, onlineDriver, openSocket, postRide, requestedRide, type TestSocket } from "../ride-helpers";
 
 // The Efí webhook over HTTP, end to end: a Pix ride is completed through the API (its payment
 // and charge are created then), the charge is paid at the in-process sandbox, whose webhook
@@ -52,8 +52,8 @@ async function completedPixRide(): Promise<PixRide> {
     const reply = await postRide(driver.accessToken, ride.id, step);
     expect(reply.status, reply.text).toBe(200);
   }
-  const channel = await openSocket(`/v1/ws?token=${passenger.accessToken}`);
-  const driverChannel = await openSocket(`/v1/ws?token=${driver.accessToken}`);
+  const channel = await openSocket("/v1/ws", bearer(passenger.accessToken));
+  const driverChannel = await openSocket("/v1/ws", bearer(driver.accessToken));
   const done = await postRide(driver.accessToken, ride.id, "complete", { distance_m: 3000, duration_s: 600 });
   expect(done.status, done.text).toBe(200);
   expect(done.json.final_fare_cents).toBe(FARE);

@@ -105,11 +105,6 @@ export const ROUTES: Record<string, RouteEntry> = {
   },
   "POST /v1/auth/login": {
     access: { public: "exchanges an email and password for tokens" },
-    writesOnRefusal: {
-      tables: ["rate_limits"],
-      reason:
-        "every sign-in attempt, refused ones above all, counts against the per-account and per-IP limits",
-    },
   },
   "POST /v1/auth/refresh": {
     access: { public: "the refresh token in the body is the credential (rotated, reuse ends the session)" },
@@ -119,6 +114,7 @@ export const ROUTES: Record<string, RouteEntry> = {
     request: ({ caller }) => ({ body: { refresh_token: caller?.refreshToken ?? "none" } }),
   },
   "GET /v1/me": { access: { roles: ANY_ROLE } },
+  "POST /v1/ws/ticket": { access: { roles: ANY_ROLE } },
   "POST /v1/admin/users/{id}/block": {
     access: { permission: "users:block" },
     resource: { build: aPassenger, crossUser: STAFF_TARGET },

@@ -14,6 +14,7 @@ import {
 } from "../../http/router";
 import { PageQuerySchema } from "../../lib/pagination";
 import type { ProblemCode } from "../../lib/problem";
+import { enforceRateLimit } from "../../services/requests/rate-limit";
 import * as rides from "../../services/rides";
 import { CategorySchema, distinctTripPoints, IdParamSchema, LatLngSchema } from "../schemas";
 import { RideSchema } from "./ride-schema";
@@ -76,7 +77,7 @@ const createRide = createRoute({
   tags: ["Rides"],
   summary: "Request a ride",
   description:
-    "A passenger without an active ride asks for a ride; it is offered to nearby drivers until one accepts or it expires. Needs an `Idempotency-Key` header: a retry with the same key and body returns the first reply (with `idempotent-replayed: true`); the same key with another body is a 422.",
+    "A passenger without an active ride asks for a ride; it is offered to nearby drivers until one accepts or it expires. Needs an `Idempotency-Key` header: a retry with the same key and body returns the first reply (with `idempotent-replayed: true`); the same key with another body is a 422. Rate limited to 10 requests per passenger in 10 minutes (a replay does not count); past the limit answers 429 with Retry-After.",
   security,
   middleware: [requireAuth, requireRole("passenger"), idempotent] as const,
   request: {
@@ -98,6 +99,7 @@ const createRide = createRoute({
       "quote_not_found",
       "quote_expired",
       "quote_mismatch",
+      "rate_limited",
     ),
   },
 });
@@ -213,13 +215,13 @@ const cancel = createRoute({
   tags: ["Rides"],
   summary: "Cancel a ride not yet started",
   description:
-    "By its passenger or its assigned driver. A passenger cancelling more than the grace period after a driver accepted is charged the cancellation fee of the ride's pricing rule.",
+    "By its passenger or its assigned driver. A passenger cancelling more than the grace period after a driver accepted is charged the cancellation fee of the ride's pricing rule. Rate limited to 10 cancellations an hour per user; past the limit answers 429 with Retry-After.",
   security,
   middleware: [requireAuth, requireRole("passenger", "driver")] as const,
   request: { params: IdParamSchema, ...jsonBody(CancelSchema) },
   responses: {
     200: jsonContent(RideSchema, "The cancelled ride"),
-    ...problemResponses(...BODY_PROBLEMS, ...TRANSITION_PROBLEMS),
+    ...problemResponses(...BODY_PROBLEMS, ...TRANSITION_PROBLEMS, "rate_limited"),
   },
 });
 
@@ -242,7 +244,9 @@ const rate = createRoute({
 
 export const rideLifecycleRoutes = createRouter()
   .openapi(createRide, async (c) => {
-    const ride = await rides.createRide(c.get("ctx"), c.get("user").id, c.req.valid("json"));
+    const ctx = c.get("ctx");
+    await enforceRateLimit(ctx, "ride_request_user", c.get("user").id);
+    const ride = await rides.createRide(ctx, c.get("user").id, c.req.valid("json"));
     return c.json(ride, 201);
   })
   .openapi(listRides, async (c) =>
@@ -266,7 +270,9 @@ export const rideLifecycleRoutes = createRouter()
   })
   .openapi(cancel, async (c) => {
     const { reason } = c.req.valid("json");
-    return c.json(await rides.cancelRide(c.get("ctx"), c.get("user"), c.req.valid("param").id, reason), 200);
+    const ctx = c.get("ctx");
+    await enforceRateLimit(ctx, "ride_cancel_user", c.get("user").id);
+    return c.json(await rides.cancelRide(ctx, c.get("user"), c.req.valid("param").id, reason), 200);
   })
   .openapi(rate, async (c) => {
     return c.json(

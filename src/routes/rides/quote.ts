@@ -9,6 +9,7 @@ import {
   problemResponses,
 } from "../../http/router";
 import { createQuote, QUOTE_MATCH_TOLERANCE_M } from "../../services/pricing/fares";
+import { enforceRateLimit } from "../../services/requests/rate-limit";
 import { CategorySchema, distinctTripPoints, LatLngSchema, MIN_TRIP_DISTANCE_M } from "../schemas";
 
 const QuoteRequestSchema = z
@@ -43,6 +44,7 @@ const quote = createRoute({
     "The fare is `max(round_half_up((base + per_km × km + per_minute × min) × surge), minimum) + booking_fee`, in integer centavos, rounded once.",
     "A ride requested with the `quote_id` before `expires_at`, for the same category and with pickup and dropoff",
     `each within ${QUOTE_MATCH_TOLERANCE_M} m of the quoted ones, keeps the quoted price.`,
+    "Rate limited to 60 quotes a minute per passenger; past the limit answers 429 with Retry-After.",
   ].join(" "),
   security: [{ bearerAuth: [] }],
   middleware: [requireAuth, requireRole("passenger")] as const,
@@ -55,11 +57,14 @@ const quote = createRoute({
       "forbidden",
       "outside_service_area",
       "category_not_offered",
+      "rate_limited",
     ),
   },
 });
 
 export const quoteRoutes = createRouter().openapi(quote, async (c) => {
-  const result = await createQuote(c.get("ctx"), c.get("user").id, c.req.valid("json"));
+  const ctx = c.get("ctx");
+  await enforceRateLimit(ctx, "quote_user", c.get("user").id);
+  const result = await createQuote(ctx, c.get("user").id, c.req.valid("json"));
   return c.json(result, 200);
 });

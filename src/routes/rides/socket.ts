@@ -13,5 +13,5 @@ export const rideSocketRoutes = createRouter().get("/:id/ws", async (c) => {
   if (!ride) return refuse(c, CLOSE_CODES.notFound, "no such ride");
   const role = ride.passengerId === user.id ? "passenger" : ride.driverId === user.id ? "driver" : null;
   if (!role) return refuse(c, CLOSE_CODES.forbidden, "only the ride's passenger and driver may listen");
-  return rideRoomOf(ctx.env, c.req.param("id")).fetch(forwarded(c, user.id, role));
+  return rideRoomOf(ctx.env, c.req.param("id")).fetch(forwarded(c, user, role));
 });

@@ -7,7 +7,8 @@ import { signAccessToken } from "../../lib/jwt";
 import { hashPassword, verifyPassword } from "../../lib/password";
 import { ApiError } from "../../lib/problem";
 import type { ServiceContext } from "../context";
-import { hitRateLimits } from "../requests/rate-limit";
+import { enforceRateLimit, resetRateLimit } from "../requests/rate-limit";
+import { closeUserSockets } from "./end-sessions";
 
 export interface PublicUser {
   id: string;
@@ -35,6 +36,8 @@ export interface RegisterInput {
   role: "passenger" | "driver";
   /** 11 digits, already validated. */
   cpf?: string;
+  /** The client's address (`cf-connecting-ip`), for the per-IP limit. */
+  ip: string;
 }
 
 export const normalizeEmail = (email: string) => email.trim().toLowerCase();
@@ -49,8 +52,16 @@ export function assertStrongPassword(password: string): void {
   }
 }
 
+const REGISTRATION_CONFLICT_DETAIL =
+  "An account cannot be created with these details; sign in or recover your account";
+
+/**
+ * Every costly step (the password hash, the CPF encryption, the session's signing) runs before the
+ * insert that finds a taken email or CPF, so a conflict costs as much time as a success.
+ */
 export async function register(ctx: ServiceContext, input: RegisterInput): Promise<Session> {
   assertStrongPassword(input.password);
+  await enforceRateLimit(ctx, "register_ip", input.ip);
   const now = ctx.now();
   const id = newId("usr", now.getTime());
   const row = {
@@ -70,11 +81,10 @@ export async function register(ctx: ServiceContext, input: RegisterInput): Promi
   try {
     await ctx.db.batch([ctx.db.insert(users).values(row), session.insert]);
   } catch (error) {
-    if (isUniqueViolation(error, "users.email")) {
-      throw new ApiError("email_taken", "An account with this email already exists");
-    }
-    if (isUniqueViolation(error, "users.cpf_hash")) {
-      throw new ApiError("cpf_taken", "An account with this CPF already exists");
+    // One answer for a taken email and a taken CPF, naming neither: registration must not tell
+    // a stranger who has an account or whose CPF is registered.
+    if (isUniqueViolation(error, "users.email") || isUniqueViolation(error, "users.cpf_hash")) {
+      throw new ApiError("registration_conflict", REGISTRATION_CONFLICT_DETAIL);
     }
     throw error;
   }
@@ -91,27 +101,18 @@ export async function login(
   input: { email: string; password: string; ip: string },
 ): Promise<Session> {
   const email = normalizeEmail(input.email);
-  const { LOGIN_WINDOW_SECONDS, LOGIN_MAX_ATTEMPTS_PER_ACCOUNT, LOGIN_MAX_ATTEMPTS_PER_IP } = ctx.config;
-  const [account, ip] = await hitRateLimits(
-    ctx,
-    [`login:account:${await sha256Hex(email)}`, `login:ip:${input.ip}`],
-    LOGIN_WINDOW_SECONDS,
-  );
-  if (
-    (account && account.count > LOGIN_MAX_ATTEMPTS_PER_ACCOUNT) ||
-    (ip && ip.count > LOGIN_MAX_ATTEMPTS_PER_IP)
-  ) {
-    const retryAfter = account?.retryAfter ?? LOGIN_WINDOW_SECONDS;
-    throw new ApiError("rate_limited", `Too many sign-in attempts; try again in ${retryAfter} s`, {
-      headers: { "retry-after": String(retryAfter) },
-    });
-  }
+  await enforceRateLimit(ctx, "login_ip", input.ip);
+  // Failures lock out an account and IP pair, never the account: a stranger elsewhere cannot
+  // keep the owner out. The attempt counts before the check and a success clears the pair.
+  const pair = `${await sha256Hex(email)}:${input.ip}`;
+  await enforceRateLimit(ctx, "login_failures", pair);
 
   const user = await ctx.db.select().from(users).where(eq(users.email, email)).get();
   decoyHash ??= hashPassword(randomToken());
   const ok = await verifyPassword(input.password, user?.passwordHash ?? (await decoyHash));
   if (!user || !ok) throw new ApiError("invalid_credentials");
   if (user.status === "blocked") throw new ApiError("user_blocked");
+  await resetRateLimit(ctx, "login_failures", pair);
 
   const session = await newSession(ctx, user);
   await session.insert;
@@ -141,6 +142,7 @@ export async function refresh(ctx: ServiceContext, token: string): Promise<Sessi
   if (!rotated) {
     const known = await ctx.db
       .select({
+        userId: refreshTokens.userId,
         familyId: refreshTokens.familyId,
         revokedAt: refreshTokens.revokedAt,
         userStatus: users.status,
@@ -154,6 +156,8 @@ export async function refresh(ctx: ServiceContext, token: string): Promise<Sessi
     if (known?.revokedAt) {
       await revokeFamily(ctx, known.familyId);
       ctx.log.warn("refresh token reused; family revoked", { family_id: known.familyId });
+      // The token may be in a thief's hands: every socket of the user closes, not only this family's.
+      await closeUserSockets(ctx, known.userId, { reason: "session_ended" });
       throw new ApiError("refresh_token_reused", "This refresh token was already used; sign in again");
     }
     throw new ApiError("refresh_token_invalid", "The refresh token is unknown or expired");
@@ -178,7 +182,9 @@ export async function logout(ctx: ServiceContext, userId: string, token: string)
     .from(refreshTokens)
     .where(and(eq(refreshTokens.tokenHash, tokenHash), eq(refreshTokens.userId, userId)))
     .get();
-  if (owned) await revokeFamily(ctx, owned.familyId);
+  if (!owned) return;
+  await revokeFamily(ctx, owned.familyId);
+  await closeUserSockets(ctx, userId, { reason: "session_ended", sessionId: owned.familyId });
 }
 
 export async function getUser(ctx: ServiceContext, id: string): Promise<PublicUser> {

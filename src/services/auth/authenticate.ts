@@ -10,8 +10,13 @@ import type { AuthUser, ServiceContext } from "../context";
  * not at token expiry.
  */
 export async function authenticate(ctx: ServiceContext, token: string): Promise<AuthUser> {
-  const { config, db, now } = ctx;
-  const claims = await verifyAccessToken(config.JWT_SIGNING_KEYS, token, now().getTime());
+  const claims = await verifyAccessToken(ctx.config.JWT_SIGNING_KEYS, token, ctx.now().getTime());
+  return sessionUser(ctx, claims.sub, claims.sid);
+}
+
+/** The user of a session that is still live, or the refusal `authenticate` would answer. */
+export async function sessionUser(ctx: ServiceContext, userId: string, sessionId: string): Promise<AuthUser> {
+  const { db } = ctx;
   const row = await db
     .select({
       role: users.role,
@@ -20,14 +25,14 @@ export async function authenticate(ctx: ServiceContext, token: string): Promise<
       live: sql<number>`exists ${db
         .select({ one: sql`1` })
         .from(refreshTokens)
-        .where(and(eq(refreshTokens.familyId, claims.sid), isNull(refreshTokens.revokedAt)))}`,
+        .where(and(eq(refreshTokens.familyId, sessionId), isNull(refreshTokens.revokedAt)))}`,
     })
     .from(users)
-    .where(eq(users.id, claims.sub))
+    .where(eq(users.id, userId))
     .get();
   if (!row) throw new ApiError("invalid_token", "The session has ended; sign in again");
   // Blocking also revokes every session, so the status is checked first: a blocked user is told so.
   if (row.status === "blocked") throw new ApiError("user_blocked");
   if (!row.live) throw new ApiError("invalid_token", "The session has ended; sign in again");
-  return { id: claims.sub, role: row.role, sessionId: claims.sid };
+  return { id: userId, role: row.role, sessionId };
 }

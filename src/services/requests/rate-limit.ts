@@ -1,40 +1,56 @@
-import { sql } from "drizzle-orm";
-import { rateLimits } from "../../db/schema";
+import type { Config } from "../../lib/config";
+import { ApiError } from "../../lib/problem";
 import type { ServiceContext } from "../context";
-
-export interface RateLimitHit {
-  key: string;
-  count: number;
-  /** Seconds until the current window ends. */
-  retryAfter: number;
-}
+import type { RateFamily, RateRule } from "./rate-limiter-port";
 
 /**
- * Counts one hit on each key in a fixed window and returns the counts, all in one atomic batch.
- * A D1 counter rather than the Workers rate-limiting binding, so the limit is exact and behaves
- * the same under `wrangler dev` and in tests.
+ * The limits. Registration allows 20 per IP an hour, not fewer: mobile carriers in Brazil put
+ * many subscribers behind one address (CGNAT), and each registration costs one PBKDF2 hash.
  */
-export async function hitRateLimits(
+export function rateRuleOf(config: Config, family: RateFamily): RateRule {
+  switch (family) {
+    case "register_ip":
+      return { limit: 20, windowSeconds: 3600 };
+    case "login_ip":
+      return { limit: config.LOGIN_MAX_ATTEMPTS_PER_IP, windowSeconds: config.LOGIN_WINDOW_SECONDS };
+    case "login_failures":
+      return { limit: config.LOGIN_MAX_FAILURES_PER_ACCOUNT_IP, windowSeconds: config.LOGIN_WINDOW_SECONDS };
+    case "quote_user":
+      return { limit: 60, windowSeconds: 60 };
+    case "ride_request_user":
+      return { limit: 10, windowSeconds: 600 };
+    case "ride_cancel_user":
+      return { limit: 10, windowSeconds: 3600 };
+  }
+}
+
+const WHAT: Record<RateFamily, string> = {
+  register_ip: "registrations from this address",
+  login_ip: "sign-in attempts from this address",
+  login_failures: "failed sign-ins to this account from this address",
+  quote_user: "quotes",
+  ride_request_user: "ride requests",
+  ride_cancel_user: "cancellations",
+};
+
+/** `429 rate_limited` with `Retry-After`, the one answer of every limit. */
+export function rateLimited(retryAfter: number, what: string): ApiError {
+  const seconds = Math.max(1, Math.ceil(retryAfter));
+  return new ApiError("rate_limited", `Too many ${what}; try again in ${seconds} s`, {
+    headers: { "retry-after": String(seconds) },
+  });
+}
+
+/** Counts one hit of the family for the subject, or throws `429 rate_limited` past its limit. */
+export async function enforceRateLimit(
   ctx: ServiceContext,
-  keys: [string, ...string[]],
-  windowSeconds: number,
-): Promise<RateLimitHit[]> {
-  const nowSeconds = Math.floor(ctx.now().getTime() / 1000);
-  const windowStart = nowSeconds - (nowSeconds % windowSeconds);
-  const upsert = (key: string) =>
-    ctx.db
-      .insert(rateLimits)
-      .values({ key, windowStart, count: 1 })
-      .onConflictDoUpdate({
-        target: rateLimits.key,
-        set: {
-          count: sql`CASE WHEN ${rateLimits.windowStart} = ${windowStart} THEN ${rateLimits.count} + 1 ELSE 1 END`,
-          windowStart,
-        },
-      })
-      .returning({ count: rateLimits.count });
-  const [first, ...rest] = keys.map(upsert);
-  const results = await ctx.db.batch([first as NonNullable<typeof first>, ...rest]);
-  const retryAfter = windowStart + windowSeconds - nowSeconds;
-  return results.map((rows, i) => ({ key: keys[i] ?? "", count: rows[0]?.count ?? 0, retryAfter }));
+  family: RateFamily,
+  subject: string,
+): Promise<void> {
+  const verdict = await ctx.limits(family, subject).hit(rateRuleOf(ctx.config, family), ctx.now().getTime());
+  if (!verdict.allowed) throw rateLimited(verdict.retryAfter, WHAT[family]);
+}
+
+export function resetRateLimit(ctx: ServiceContext, family: RateFamily, subject: string): Promise<void> {
+  return ctx.limits(family, subject).reset();
 }

@@ -1,5 +1,6 @@
 import type { LatLng } from "../../lib/geo";
 import { ApiError } from "../../lib/problem";
+import type { SocketsEnd } from "../auth/user-channel";
 import type { ActResult, RideAction, RideRow } from "./state";
 
 /** A driver's live position as it streams to a ride: never written to D1 per ping. */
@@ -19,6 +20,8 @@ export interface RideRoomPort {
   create(row: RideRow): Promise<ActResult>;
   act(action: RideAction): Promise<ActResult>;
   driverLocation(driverId: string, location: DriverLocation): Promise<ActResult>;
+  /** Closes the user's sockets on this ride (of one session, if named); answers how many. */
+  closeSockets(userId: string, end: SocketsEnd): Promise<number>;
 }
 
 /** The ride a room answered with, or its refusal as an API error. */

@@ -1,16 +1,18 @@
 import { desc, eq, lt } from "drizzle-orm";
-import { auditLogs, refreshTokens, users } from "../../db/schema";
+import { auditLogs, drivers, refreshTokens, users } from "../../db/schema";
 import type { PageQuery } from "../../lib/pagination";
 import { pageOf } from "../../lib/pagination";
 import { STAFF_ROLES } from "../../lib/permissions";
 import { ApiError } from "../../lib/problem";
 import { auditStatement } from "../audit/statement";
 import { type PublicUser, toPublicUser } from "../auth/accounts";
+import { closeUserSockets } from "../auth/end-sessions";
 import type { AuthUser, ServiceContext } from "../context";
 
 /**
- * Blocks or unblocks a user, audited. Blocking also revokes every refresh token; access tokens
- * stop working at once because `requireAuth` reads the status on every request.
+ * Blocks or unblocks a user, audited. Blocking also revokes every refresh token (access tokens
+ * stop working at once because `requireAuth` reads the status on every request), takes a driver
+ * offline so dispatch no longer offers him rides, and closes the user's open sockets (4403).
  */
 export async function setUserStatus(
   ctx: ServiceContext,
@@ -42,7 +44,9 @@ export async function setUserStatus(
       update,
       audit,
       ctx.db.update(refreshTokens).set({ revokedAt: now }).where(eq(refreshTokens.userId, targetId)),
+      ctx.db.update(drivers).set({ status: "offline", updatedAt: now }).where(eq(drivers.userId, targetId)),
     ]);
+    await closeUserSockets(ctx, targetId, { reason: "user_blocked" });
   } else {
     await ctx.db.batch([update, audit]);
   }
