@@ -7,6 +7,8 @@ export const CLOSE_CODES = {
   unauthorized: 4401,
   forbidden: 4403,
   notFound: 4404,
+  /** More frames a second than `MAX_FRAMES_PER_SECOND` (4429, after HTTP's 429). */
+  tooManyFrames: 4429,
 } as const;
 
 /** The only frames a client may send; the text "ping" is answered "pong" without waking us. */

@@ -8,6 +8,7 @@ import { insertRide, persistTransition, rideFromDatabase } from "../services/rid
 import type { DriverLocation, RideRoomPort } from "../services/rides/room";
 import { type ActResult, decide, isTerminal, type RideAction, type RideRow } from "../services/rides/state";
 import { offerView, rideView } from "../services/rides/view";
+import { FrameMeter } from "./frame-limit";
 import {
   CLOSE_CODES,
   type ClientFrame,
@@ -28,6 +29,7 @@ import { RideStorage } from "./ride-storage";
 export class RideRoom extends DurableObject<Env> implements RideRoomPort {
   private readonly store: RideStorage;
   private queue: Promise<unknown> = Promise.resolve();
+  private readonly frames = new FrameMeter();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -108,6 +110,7 @@ export class RideRoom extends DurableObject<Env> implements RideRoomPort {
   }
 
   override async webSocketMessage(ws: WebSocket, message: string | ArrayBuffer): Promise<void> {
+    if (!this.frames.admit(ws)) return ws.close(CLOSE_CODES.tooManyFrames, "too many frames");
     const identity = ws.deserializeAttachment() as SocketIdentity | null;
     let frame: ClientFrame;
     try {

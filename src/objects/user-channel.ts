@@ -1,7 +1,8 @@
 import { DurableObject } from "cloudflare:workers";
 import type { SocketsEnd, UserChannelPort } from "../services/auth/user-channel";
 import type { WireEvent } from "../services/events/wire";
-import { closeSessionSockets, eventId, identityOf, parseSince } from "./protocol";
+import { FrameMeter } from "./frame-limit";
+import { CLOSE_CODES, closeSessionSockets, eventId, identityOf, parseSince } from "./protocol";
 
 /** How many past events a user can catch up on with `?since=`. */
 export const USER_CHANNEL_HISTORY = 200;
@@ -13,6 +14,7 @@ export const USER_CHANNEL_HISTORY = 200;
  */
 export class UserChannel extends DurableObject<Env> implements UserChannelPort {
   private readonly sql: SqlStorage;
+  private readonly frames = new FrameMeter();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -113,6 +115,7 @@ export class UserChannel extends DurableObject<Env> implements UserChannelPort {
   }
 
   override async webSocketMessage(ws: WebSocket): Promise<void> {
+    if (!this.frames.admit(ws)) return ws.close(CLOSE_CODES.tooManyFrames, "too many frames");
     ws.send(
       JSON.stringify({ type: "error", code: "invalid_frame", detail: 'This channel only answers "ping"' }),
     );

@@ -223,3 +223,28 @@ describe("sessions end everywhere at once", { timeout: 20_000 }, () => {
     for (const socket of sockets) await expectClosedWithin(socket, 4401, started);
   });
 });
+
+describe("socket frames", { timeout: 20_000 }, () => {
+  it("closes a ride socket that sends more than 10 frames a second with 4429, and the ride goes on", async () => {
+    const { passenger, driver, ride } = await rideWithDriver();
+    const flooder = await openSocket(`/v1/rides/${ride.id}/ws`, bearer(driver.accessToken));
+    const frame = JSON.stringify({ action: "location", lat: -23.55, lng: -46.634 });
+    for (let i = 0; i < 40; i += 1) flooder.socket.send(frame);
+    expect(await flooder.closed).toMatchObject({ code: 4429, reason: "too many frames" });
+    // Only that socket is closed: the passenger got the admitted position, and the driver's new
+    // socket has its frames handled again (the error for a bad frame comes after the good one).
+    const passengerSocket = await openSocket(`/v1/rides/${ride.id}/ws`, bearer(passenger.accessToken));
+    await passengerSocket.next((m) => m.type === "driver.location");
+    const again = await openSocket(`/v1/rides/${ride.id}/ws`, bearer(driver.accessToken));
+    again.socket.send(frame);
+    again.socket.send("not json");
+    expect(await again.next((m) => m.type === "error")).toMatchObject({ code: "invalid_frame" });
+  });
+
+  it("closes a user channel that floods it with 4429", async () => {
+    const passenger = await registerUser("passenger");
+    const socket = await openSocket("/v1/ws", bearer(passenger.accessToken));
+    for (let i = 0; i < 40; i += 1) socket.socket.send("hello");
+    expect(await socket.closed).toMatchObject({ code: 4429, reason: "too many frames" });
+  });
+});
