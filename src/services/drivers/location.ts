@@ -3,7 +3,7 @@ import { DRIVER_ACTIVE_STATUSES, drivers, rides } from "../../db/schema";
 import { cellOf } from "../../lib/geo";
 import { ApiError } from "../../lib/problem";
 import type { ServiceContext } from "../context";
-import { rideLocation } from "../rides/commands";
+import { rideLocation } from "../rides/location";
 import type { DriverLocation } from "../rides/room";
 
 /**

@@ -1,0 +1,39 @@
+import { eq } from "drizzle-orm";
+import { drivers, rides } from "../../db/schema";
+import { ApiError } from "../../lib/problem";
+import type { AuthUser, ServiceContext } from "../context";
+import { driverCreditStanding } from "../ledger/ride-postings";
+import { act } from "./act";
+import type { RideView } from "./view";
+
+/**
+ * A driver takes a ride: their vehicle must serve its category, they must be online, and their
+ * prepaid credit must not be below the configured floor (cash commissions are taken from it; a
+ * driver with no credit account has 0, above the floor). The floor is a gate read before the
+ * RideRoom is asked, not a lock. Whether the ride is still on offer is the RideRoom's call
+ * (`ride_already_accepted`, `ride_not_requested`).
+ */
+export async function acceptRide(ctx: ServiceContext, user: AuthUser, rideId: string): Promise<RideView> {
+  const [row, driver, credit] = await Promise.all([
+    ctx.db.select({ category: rides.category }).from(rides).where(eq(rides.id, rideId)).get(),
+    ctx.db.select().from(drivers).where(eq(drivers.userId, user.id)).get(),
+    driverCreditStanding(ctx, user.id),
+  ]);
+  if (!row) throw new ApiError("not_found", "No such ride");
+  if (!driver?.vehicleCategory)
+    throw new ApiError("vehicle_required", "Register a vehicle before accepting rides");
+  if (driver.status !== "online") throw new ApiError("driver_offline", "Go online before accepting rides");
+  if (driver.vehicleCategory !== row.category) {
+    throw new ApiError(
+      "vehicle_category_mismatch",
+      `Your vehicle serves ${driver.vehicleCategory}, not ${row.category}`,
+    );
+  }
+  if (!credit.mayAcceptRides) {
+    throw new ApiError(
+      "driver_credit_insufficient",
+      `Your prepaid credit (${credit.creditCents} centavos) is below the floor of ${credit.floorCents}; top up to accept rides`,
+    );
+  }
+  return act(ctx, rideId, { kind: "accept", driverId: user.id });
+}
