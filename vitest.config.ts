@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
 
@@ -7,12 +8,24 @@ const migrations = await readD1Migrations("./migrations");
 // The Efí sandbox (sandbox/efi) keeps its state in a database of its own, built the same way.
 const efiSandboxMigrations = await readD1Migrations("./sandbox/efi/migrations");
 
+/** A value of .dev.vars.example (its dev-only keys serve the tests too). */
+function devVar(name: string): string {
+  const match = readFileSync("./.dev.vars.example", "utf8").match(new RegExp(`^${name}="(.*)"$`, "m"));
+  if (!match?.[1]) throw new Error(`.dev.vars.example has no ${name}`);
+  return match[1];
+}
+
 export default defineConfig({
   plugins: [
     cloudflareTest({
       wrangler: { configPath: "./wrangler.toml" },
       miniflare: {
         d1Databases: ["EFI_SANDBOX_DB"],
+        // Notification jobs go to a queue nobody consumes: a consumer running in the background
+        // would write inbox rows in the middle of other tests (the security suite compares every
+        // table before and after a refused request). Tests that exercise notifications capture
+        // the jobs and deliver them to the consumer themselves (test/notification-helpers.ts).
+        queueProducers: { NOTIFICATIONS_QUEUE: { queueName: "notifications-test-sink" } },
         bindings: {
           APP_ENV: "test",
           JWT_SIGNING_KEYS:
@@ -27,10 +40,18 @@ export default defineConfig({
           EFI_CLIENT_SECRET: "Client_Secret_platform_test",
           EFI_PIX_KEY: "5f84a4c5-c5cb-4599-9f13-7eb4d419dacc",
           EFI_WEBHOOK_HMAC_SECRET: "test-efi-webhook-hmac-0123456789abcdef",
+          METRICS_TOKEN: "test-metrics-token-0123456789abcdef0123",
           EFI_RETRY_ATTEMPTS: "3",
           PUBLIC_BASE_URL: "http://api.test",
           // The local rail settles payouts at once; test/money/efi-payouts.test.ts swaps in Efí's.
           PAYOUT_RAIL: "local",
+          // FCM: test/push-network.ts routes this host to an in-process push emulator (sandbox/push)
+          // that checks signatures against the public half of the dev key in .dev.vars.example.
+          FCM_PROJECT_ID: "mobility-test",
+          FCM_CLIENT_EMAIL: "push-test@mobility-test.iam.gserviceaccount.com",
+          FCM_PRIVATE_KEY: devVar("FCM_PRIVATE_KEY"),
+          FCM_OAUTH_URL: "http://fcm.sandbox.test/token",
+          FCM_BASE_URL: "http://fcm.sandbox.test",
           // The fuzz suite's knobs (test/fuzz): runs per property and the seed; empty means its defaults.
           FUZZ_RUNS: process.env.FUZZ_RUNS ?? "",
           FUZZ_SEED: process.env.FUZZ_SEED ?? "",

@@ -18,9 +18,10 @@ import { cpus, loadavg } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { onlineDriver, pool, register } from "./lib/api.mjs";
+import { onlineDriver, pool, register, signInReviewer } from "./lib/api.mjs";
 import { fanout } from "./lib/fanout.mjs";
 import * as load from "./lib/load.mjs";
+import { offerLatency } from "./lib/offers.mjs";
 import { acceptRace } from "./lib/race.mjs";
 import { render } from "./lib/report.mjs";
 import { attachServer, startServer, stopAll } from "./lib/server.mjs";
@@ -29,6 +30,8 @@ import { ratio } from "./lib/stats.mjs";
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), "..");
 const require = createRequire(import.meta.url);
 const SEED_CONCURRENCY = 8;
+/** Rides requested, one at a time, in the offer-latency scenario. */
+const OFFER_ROUNDS = 20;
 
 const log = (message) => console.log(message);
 
@@ -153,6 +156,7 @@ async function main() {
       meta: meta(opts, server),
       load: [],
       race: null,
+      offers: null,
       fanout: null,
       settle: [],
       problems: [],
@@ -187,13 +191,15 @@ async function main() {
 
     // Seeding, through the public API only (register returns tokens: no login, no login limit).
     const seedStart = Date.now();
+    const reviewerToken = await signInReviewer(url, server.reviewer);
     const drivers = await pool(Array.from({ length: opts.drivers }), SEED_CONCURRENCY, () =>
-      onlineDriver(url),
+      onlineDriver(url, reviewerToken),
     );
     const register_ = (n) =>
       pool(Array.from({ length: n }), SEED_CONCURRENCY, () => register(url, "passenger"));
     const racePassengers = await register_(opts.rounds);
     const [fanoutPassenger] = await register_(1);
+    const offerPassengers = await register_(OFFER_ROUNDS);
     // POST /v1/rides takes one passenger per request, so its length is a number of requests. Unless
     // --rides says how many, a short unrecorded run (which also warms the route) estimates the
     // rate, and the scenario gets about --duration seconds' worth.
@@ -220,7 +226,8 @@ async function main() {
     }
     results.meta.params.rides = rides;
     const ridePassengers = await register_(rides);
-    const passengerCount = racePassengers.length + 1 + probePassengers.length + ridePassengers.length;
+    const passengerCount =
+      racePassengers.length + 1 + offerPassengers.length + probePassengers.length + ridePassengers.length;
     results.meta.seed = {
       drivers: drivers.length,
       passengers: passengerCount,
@@ -282,13 +289,35 @@ async function main() {
     let cpu = server.cpuMeter();
     const rounds = await acceptRace(url, { drivers, passengers: racePassengers, rounds: opts.rounds, log });
     results.race = { rounds, passed: rounds.filter((r) => r.pass).length, cpu: cpu() };
-    for (const r of rounds) r.burst_ratio_to_idle_health_p50 = ratio(r.burst_ms, idle.latency_ms.p50);
+    for (const r of rounds) {
+      r.burst_ratio_to_idle_health_p50 = ratio(r.burst_ms, idle.latency_ms.p50);
+      r.reply_p99_ratio_to_health_p99 = ratio(r.reply_ms.p99, base.latency_ms.p99);
+    }
     reloads("accept race", mark);
     for (const r of rounds.filter((r) => r.other > 0)) {
       results.problems.push({
         where: `accept race round ${r.round} (POST /v1/rides/{id}/accept)`,
         what: `${r.other} replies neither 200 nor 409: ${JSON.stringify(r.codes)}`,
         samples: r.other_samples.map((s) => `${s.status}: ${s.body}`),
+        log: interestingLog(server.logSince(mark)),
+      });
+    }
+
+    await settle("offers");
+    mark = server.logMark();
+    cpu = server.cpuMeter();
+    results.offers = await offerLatency(url, { drivers, passengers: offerPassengers, log });
+    results.offers.cpu = cpu();
+    results.offers.first_offer_p99_ratio_to_idle_health_p50 = ratio(
+      results.offers.first_offer_ms.p99,
+      idle.latency_ms.p50,
+    );
+    reloads("offer latency", mark);
+    if (results.offers.answered < results.offers.rounds) {
+      results.problems.push({
+        where: "offer latency (POST /v1/rides → ride.offered on /v1/ws)",
+        what: `${results.offers.rounds - results.offers.answered} of ${results.offers.rounds} rides reached no driver socket`,
+        samples: results.offers.failures.map((f) => JSON.stringify(f)),
         log: interestingLog(server.logSince(mark)),
       });
     }

@@ -12,6 +12,9 @@ import { assertNode22, ROOT, runWrangler, wranglerCommand } from "./lib/wrangler
 /** The Efí sandbox (sandbox/efi): a second Worker with its own config and local D1. */
 const EFI_SANDBOX_CONFIG = "sandbox/efi/wrangler.toml";
 
+/** The FCM push emulator (sandbox/push): a third Worker, state in memory. */
+const PUSH_SANDBOX_CONFIG = "sandbox/push/wrangler.toml";
+
 /** Long-lived processes. A second worker (e.g. the Efí sandbox on 8788) is one more entry. */
 const PROCESSES = [
   {
@@ -32,6 +35,22 @@ const PROCESSES = [
       "8788",
       "--inspector-port",
       "9230",
+      "--show-interactive-dev-session=false",
+    ]),
+  },
+  {
+    // The FCM push emulator (sandbox/push): the API's FCM_* vars point at it; its page lists
+    // every push, so an app developer can watch offers arrive.
+    name: "push-sandbox",
+    url: "http://127.0.0.1:8789/sandbox/push",
+    ...wranglerCommand([
+      "dev",
+      "--config",
+      PUSH_SANDBOX_CONFIG,
+      "--port",
+      "8789",
+      "--inspector-port",
+      "9231",
       "--show-interactive-dev-session=false",
     ]),
   },

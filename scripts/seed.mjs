@@ -16,11 +16,31 @@ const DEMO_USERS = [
   { role: "driver", name: "Demo Driver", email: "driver@demo.local", phone: "+5511900000003" },
 ];
 
+/**
+ * The demo driver may go online at once: approved, with documents valid for years. Only a driver
+ * still waiting for documents is touched, so a re-run leaves a suspension made by hand alone.
+ * (No files are seeded: staff see the set as missing if they open it.)
+ */
+function approveDemoDriverSql() {
+  const now = new Date().toISOString();
+  return (
+    "INSERT INTO drivers (user_id, updated_at, onboarding_status, documents_expire_on, onboarding_changed_at) " +
+    `SELECT id, '${now}', 'approved', '2099-12-31', '${now}' FROM users WHERE email = 'driver@demo.local' ` +
+    "ON CONFLICT (user_id) DO UPDATE SET onboarding_status = 'approved', documents_expire_on = '2099-12-31', " +
+    "onboarding_changed_at = excluded.onboarding_changed_at WHERE drivers.onboarding_status = 'pending_documents';"
+  );
+}
+
 try {
   const rows = await Promise.all(DEMO_USERS.map((u) => newUserRow({ ...u, password: PASSWORD })));
   const emails = rows.map((r) => r.email);
   const [before = [], , after = []] = await d1Execute(
-    [selectByEmailsSql(emails), insertIfAbsentSql(rows), selectByEmailsSql(emails)].join("\n"),
+    [
+      selectByEmailsSql(emails),
+      insertIfAbsentSql(rows),
+      selectByEmailsSql(emails),
+      approveDemoDriverSql(),
+    ].join("\n"),
   );
   const existed = new Set(before.map((r) => r.email));
   const stored = new Map(after.map((r) => [r.email, r]));

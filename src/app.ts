@@ -7,20 +7,26 @@ import { HTTPException } from "hono/http-exception";
 import { secureHeaders } from "hono/secure-headers";
 import { contractCheck } from "./http/contract";
 import type { AppEnv } from "./http/env";
+import { exceptFileUploads } from "./http/file-upload";
 import { jsonBodyGuard, requestContext } from "./http/middleware";
 import { createRouter } from "./http/router";
 import { ConfigError } from "./lib/config";
 import { createLogger } from "./lib/logger";
 import { ApiError, codeForStatus, PROBLEMS, problemDocument, problemResponse } from "./lib/problem";
 import { auditLogRoutes } from "./routes/admin/audit-logs";
+import { adminDriverRoutes } from "./routes/admin/drivers";
 import { adminLedgerRoutes } from "./routes/admin/ledger";
 import { adminPaymentRoutes } from "./routes/admin/payments";
 import { adminSettlementConfigRoutes } from "./routes/admin/settlement-config";
 import { adminUserRoutes } from "./routes/admin/users";
 import { authRoutes } from "./routes/auth";
+import { deviceRoutes } from "./routes/devices";
+import { driverDocumentRoutes } from "./routes/driver-documents";
 import { driverRoutes } from "./routes/drivers";
 import { healthRoutes } from "./routes/health";
 import { meRoutes } from "./routes/me";
+import { metricsRoutes } from "./routes/metrics";
+import { notificationRoutes } from "./routes/notifications";
 import { paymentMethodRoutes } from "./routes/payment-methods";
 import { paymentRoutes } from "./routes/payments";
 import { payoutRoutes } from "./routes/payouts";
@@ -38,20 +44,25 @@ export function createApp() {
   app.use("*", requestContext);
   app.use("*", contractCheck(app)); // test env only: replies must match the OpenAPI document
   app.use("*", apiHeaders());
-  app.use("/v1/*", bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => tooLarge() }));
-  app.use("/v1/*", jsonBodyGuard);
+  app.use("/v1/*", exceptFileUploads(bodyLimit({ maxSize: MAX_BODY_BYTES, onError: () => tooLarge() })));
+  app.use("/v1/*", exceptFileUploads(jsonBodyGuard));
 
   app.route("/health", healthRoutes);
+  app.route("/metrics", metricsRoutes); // Prometheus scrape, its own token; not in the document
   app.route("/v1/auth", authRoutes);
   app.route("/v1/me", meRoutes);
   app.route("/v1/rides", rideRoutes);
+  app.route("/v1/drivers/me/documents", driverDocumentRoutes);
   app.route("/v1/drivers", driverRoutes);
   app.route("/v1/wallet", walletRoutes);
   app.route("/v1/payouts", payoutRoutes);
   app.route("/v1/payment-methods", paymentMethodRoutes);
   app.route("/v1/payments", paymentRoutes);
   app.route("/v1/ws", userSocketRoutes);
+  app.route("/v1/devices", deviceRoutes);
+  app.route("/v1/notifications", notificationRoutes);
   app.route("/v1/admin/users", adminUserRoutes);
+  app.route("/v1/admin/drivers", adminDriverRoutes);
   app.route("/v1/admin/audit-logs", auditLogRoutes);
   app.route("/v1/admin/payments", adminPaymentRoutes);
   app.route("/v1/admin/settlement-config", adminSettlementConfigRoutes);
@@ -99,7 +110,11 @@ export function createApp() {
   app.onError((error, c) => {
     const requestId = c.get("requestId");
     if (error instanceof ApiError) {
-      const doc = problemDocument(error.code, error.message, { requestId, errors: error.errors });
+      const doc = problemDocument(error.code, error.message, {
+        requestId,
+        errors: error.errors,
+        retryAfter: error.retryAfter,
+      });
       return problemResponse(doc, error.headers);
     }
     if (error instanceof HTTPException && error.status < 500) {
@@ -109,6 +124,7 @@ export function createApp() {
     const log = createLogger({ request_id: requestId });
     if (error instanceof ConfigError) {
       log.error("misconfigured", { problems: error.problems.join("; ") });
+      Sentry.captureException(error); // names what is wrong, never a value
       return problemResponse(
         problemDocument("misconfigured", "The service is not configured correctly", { requestId }),
       );

@@ -2,9 +2,11 @@ import { createDb } from "./db/client";
 import { LocalCardProvider } from "./integrations/card/provider";
 import { createEfiCardProvider, createEfiClient, type EfiFetch } from "./integrations/efi";
 import { EfiPayoutRail } from "./integrations/efi/payout-rail";
+import { pushClientOf } from "./integrations/fcm";
 import { LocalPayoutRail } from "./integrations/payout-rail";
 import { loadConfig } from "./lib/config";
 import { createLogger } from "./lib/logger";
+import { createMetrics } from "./lib/metrics";
 import { createPublisher } from "./objects/publisher";
 import { rateLimiterOf, rideRoomOf, userChannelOf } from "./objects/stubs";
 import type { ServiceContext } from "./services/context";
@@ -34,6 +36,7 @@ export function createServiceContext(env: Env, requestId: string = crypto.random
     config,
     now,
     log,
+    metrics: createMetrics(env.METRICS, log, env.CF_VERSION_METADATA?.id),
     requestId,
     routing: greatCircleRouting,
     payoutRail: config.PAYOUT_RAIL === "local" ? new LocalPayoutRail(config.APP_ENV) : new EfiPayoutRail(efi),
@@ -41,6 +44,8 @@ export function createServiceContext(env: Env, requestId: string = crypto.random
     cards: config.EFI_CARD_BASE_URL
       ? createEfiCardProvider({ ...efiCredentials, baseUrl: config.EFI_CARD_BASE_URL })
       : new LocalCardProvider(config.APP_ENV),
+    // workerd's fetch refuses to be called as another object's method: wrap it.
+    push: pushClientOf(config, (input, init) => fetch(input, init), now),
     publish: createPublisher(env, log, now),
     rideRoom: (rideId) => rideRoomOf(env, rideId),
     userChannel: (userId) => userChannelOf(env, userId),

@@ -1,6 +1,7 @@
 import * as Sentry from "@sentry/cloudflare";
 import { createApp } from "./app";
 import { handleScheduled } from "./cron";
+import { sentryOptions } from "./lib/sentry-options";
 import { handleQueue } from "./queues";
 
 export { RateLimiter } from "./objects/rate-limiter";
@@ -9,7 +10,8 @@ export { UserChannel } from "./objects/user-channel";
 
 const app = createApp();
 
-export default Sentry.withSentry(
-  (env: Env) => (env.SENTRY_DSN ? { dsn: env.SENTRY_DSN, environment: env.APP_ENV } : undefined),
-  { fetch: app.fetch, queue: handleQueue, scheduled: handleScheduled } satisfies ExportedHandler<Env>,
-);
+export default Sentry.withSentry((env: Env) => sentryOptions(env), {
+  fetch: app.fetch,
+  queue: handleQueue,
+  scheduled: handleScheduled,
+} satisfies ExportedHandler<Env>);

@@ -118,6 +118,10 @@ function completedRideRow(input: CompletedRideInput): typeof rides.$inferSelect 
     finalFareCents: input.fareCents,
     distanceM: 3000,
     durationS: 600,
+    driverReportedDistanceM: null,
+    driverReportedDurationS: null,
+    fareReview: null,
+    endedEarlyAt: null,
     cancellationFeeCents: null,
     cancelledBy: null,
     cancelReason: null,
@@ -130,6 +134,7 @@ function completedRideRow(input: CompletedRideInput): typeof rides.$inferSelect 
     completedAt: at.toISOString(),
     cancelledAt: null,
     expiredAt: null,
+    expiredReason: null,
     updatedAt: at.toISOString(),
   };
   return row;

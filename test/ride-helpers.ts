@@ -1,14 +1,16 @@
 import { env, exports } from "cloudflare:workers";
 import { expect } from "vitest";
 import { BASE, call, registerUser, type TestUser, unique } from "./helpers";
+import { approveDriverInD1 } from "./onboarding-helpers";
 
 /** Central São Paulo: Praça da Sé to Avenida Paulista. */
 export const SE = { lat: -23.5503, lng: -46.6339 };
 export const PAULISTA = { lat: -23.5614, lng: -46.6559 };
 
-/** A driver with a vehicle of the category, online at the given point. */
+/** An approved driver with a vehicle of the category, online at the given point. */
 export async function onlineDriver(category = "pop", at = SE): Promise<TestUser> {
   const driver = await registerUser("driver");
+  await approveDriverInD1(driver.id);
   const vehicle = await call("PUT", "/v1/drivers/me/vehicle", {
     token: driver.accessToken,
     body: { plate: "ABC1D23", model: "Onix", color: "Prata", category },
@@ -119,6 +121,22 @@ export async function postRide(token: string, rideId: string, step: string, body
   return call("POST", `/v1/rides/${rideId}/${step}`, { token, body });
 }
 
+/** The driver's app reports a position; during a ride it goes to the ride's room (its trip trace). */
+export async function sendLocation(driver: TestUser, at: { lat: number; lng: number } = PAULISTA) {
+  const reply = await call("POST", "/v1/drivers/me/location", { token: driver.accessToken, body: at });
+  expect(reply.status, reply.text).toBe(202);
+}
+
+/**
+ * The assigned driver, at the dropoff (PAULISTA, where `requestRide` goes), completes the trip:
+ * `complete` is refused far from the dropoff. One position is too few to measure, so the fare is
+ * the quote; `body` is what the driver's app reports (advisory, never priced).
+ */
+export async function completeAtDropoff(driver: TestUser, rideId: string, body?: unknown) {
+  await sendLocation(driver, PAULISTA);
+  return postRide(driver.accessToken, rideId, "complete", body);
+}
+
 /** A requested ride taken by a fresh online driver, then walked through `steps` (e.g. arrive, start). */
 export async function rideWithDriver(steps: ("arrive" | "start" | "complete")[] = []) {
   const { passenger, ride } = await requestedRide();
@@ -126,12 +144,10 @@ export async function rideWithDriver(steps: ("arrive" | "start" | "complete")[] 
   const accepted = await postRide(driver.accessToken, ride.id, "accept");
   expect(accepted.status, accepted.text).toBe(200);
   for (const step of steps) {
-    const reply = await postRide(
-      driver.accessToken,
-      ride.id,
-      step,
-      step === "complete" ? { distance_m: 3000, duration_s: 600 } : undefined,
-    );
+    const reply =
+      step === "complete"
+        ? await completeAtDropoff(driver, ride.id, { distance_m: 3000, duration_s: 600 })
+        : await postRide(driver.accessToken, ride.id, step);
     expect(reply.status, reply.text).toBe(200);
   }
   return { passenger, driver, ride };
@@ -139,6 +155,7 @@ export async function rideWithDriver(steps: ("arrive" | "start" | "complete")[] 
 
 const STATUS_EVENT: Record<string, string> = {
   requested: "ride.created",
+  reassigning: "ride.reassigning",
   accepted: "ride.accepted",
   arrived: "ride.arrived",
   in_progress: "ride.started",
@@ -158,6 +175,8 @@ export async function expectRideConsistent(rideId: string) {
   expect(events.map((e) => e.seq)).toEqual(events.map((_, i) => i + 1));
   expect(events[0]?.type).toBe("ride.created");
   expect(row?.last_seq).toBe(events.length);
-  expect(events.at(-1)?.type).toBe(STATUS_EVENT[String(row?.status)]);
+  // A ride its driver gave back is requested again, after a `ride.reassigning`.
+  const reassigned = row?.status === "requested" && events.at(-1)?.type === "ride.reassigning";
+  expect(events.at(-1)?.type).toBe(STATUS_EVENT[reassigned ? "reassigning" : String(row?.status)]);
   return { row, events };
 }

@@ -28,7 +28,7 @@ export class ApiError extends Error {
 }
 
 /** One call; returns { status, json, text, ms }. Never throws on an HTTP status. */
-export async function call(base, method, path, { token, body, headers = {}, timeoutMs = 30_000 } = {}) {
+export async function call(base, method, path, { token, body, raw, headers = {}, timeoutMs = 30_000 } = {}) {
   const h = { ...headers };
   if (token) h.authorization = `Bearer ${token}`;
   if (body !== undefined) h["content-type"] = "application/json";
@@ -36,7 +36,7 @@ export async function call(base, method, path, { token, body, headers = {}, time
   const response = await fetch(`${base}${path}`, {
     method,
     headers: h,
-    body: body === undefined ? undefined : JSON.stringify(body),
+    body: body === undefined ? raw : JSON.stringify(body),
     signal: AbortSignal.timeout(timeoutMs),
   });
   const text = await response.text();
@@ -84,13 +84,48 @@ export async function register(base, role) {
   return { id: reply.json.user.id, role, email, token: reply.json.access_token };
 }
 
-/** A driver with a pop vehicle, online at `at`. */
-export async function onlineDriver(base, at = SE) {
+/** Signs in the staff account that approves the bench's drivers (`drivers:review`); its token. */
+export async function signInReviewer(base, { email, password }) {
+  const reply = await expectCall(base, 200, "POST", "/v1/auth/login", {
+    body: { email, password },
+    headers: { "cf-connecting-ip": "10.255.255.254" },
+  });
+  return reply.json.access_token;
+}
+
+const JPEG = new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 0x00, 0x10, 0x4a, 0x46, 0x49, 0x46]);
+const inYears = (n) => `${new Date().getUTCFullYear() + n}-12-31`;
+const DOCUMENTS = {
+  cnh: {
+    "x-document-number": "04512345678",
+    "x-document-expires-on": inYears(3),
+    "x-cnh-ear": "true",
+    "x-cnh-category": "B",
+  },
+  crlv: { "x-document-number": "00123456789", "x-document-expires-on": inYears(1) },
+  criminal_record: { "x-document-expires-on": inYears(1) },
+  vehicle_photo: {},
+  selfie: {},
+};
+
+/**
+ * A driver with a pop vehicle, online at `at`. Only approved drivers may go online: he uploads
+ * the five documents and the reviewer (a token from signInReviewer) approves him, as in production.
+ */
+export async function onlineDriver(base, reviewerToken, at = SE) {
   const driver = await register(base, "driver");
   await expectCall(base, 200, "PUT", "/v1/drivers/me/vehicle", {
     token: driver.token,
     body: { plate: "ABC1D23", model: "Onix", color: "Prata", category: "pop" },
   });
+  for (const [kind, headers] of Object.entries(DOCUMENTS)) {
+    await expectCall(base, 201, "PUT", `/v1/drivers/me/documents/${kind}`, {
+      token: driver.token,
+      raw: JPEG,
+      headers: { "content-type": "image/jpeg", ...headers },
+    });
+  }
+  await expectCall(base, 200, "POST", `/v1/admin/drivers/${driver.id}/approve`, { token: reviewerToken });
   await expectCall(base, 200, "POST", "/v1/drivers/me/online", { token: driver.token, body: at });
   return driver;
 }

@@ -2,70 +2,9 @@
 // by the driver. Per socket: the time from sending the HTTP request that causes the event to that
 // socket receiving it. Uses Node 22's global WebSocket client.
 
-import { call, expectCall, pool, requestRide } from "./api.mjs";
+import { call, expectCall, PAULISTA, pool, requestRide, SE } from "./api.mjs";
+import { arrivalOf, EVENT_TIMEOUT_MS, openSocket } from "./sockets.mjs";
 import { percentile } from "./stats.mjs";
-
-const OPEN_TIMEOUT_MS = 15_000;
-const EVENT_TIMEOUT_MS = 15_000;
-
-/** The access token goes in the subprotocol header: the API refuses it in the URL. */
-function openSocket(wsUrl, token) {
-  return new Promise((resolve) => {
-    const socket = new WebSocket(wsUrl, ["bearer", token]);
-    const messages = [];
-    const waiters = new Set();
-    const entry = { socket, messages, waiters, opened: false, closed: null, error: null };
-    const timer = setTimeout(() => {
-      entry.error = "open timed out";
-      resolve(entry);
-    }, OPEN_TIMEOUT_MS);
-    socket.addEventListener("open", () => {
-      entry.opened = true;
-      clearTimeout(timer);
-      resolve(entry);
-    });
-    socket.addEventListener("message", (event) => {
-      const at = performance.now();
-      let message;
-      try {
-        message = JSON.parse(typeof event.data === "string" ? event.data : "");
-      } catch {
-        message = { type: "(not json)", raw: String(event.data).slice(0, 200) };
-      }
-      messages.push({ at, message });
-      for (const wake of waiters) wake();
-    });
-    socket.addEventListener("error", (event) => {
-      entry.error = event.message ?? "socket error";
-    });
-    socket.addEventListener("close", (event) => {
-      entry.closed = { code: event.code, reason: event.reason };
-      clearTimeout(timer);
-      resolve(entry);
-      for (const wake of waiters) wake();
-    });
-  });
-}
-
-/** Resolves with the time the first message of `type` arrived (or null after the timeout). */
-function arrivalOf(entry, type, timeoutMs) {
-  return new Promise((resolve) => {
-    const check = () => {
-      const found = entry.messages.find((m) => m.message?.type === type);
-      if (found || entry.closed) {
-        entry.waiters.delete(check);
-        clearTimeout(timer);
-        resolve(found ? found.at : null);
-      }
-    };
-    const timer = setTimeout(() => {
-      entry.waiters.delete(check);
-      resolve(null);
-    }, timeoutMs);
-    entry.waiters.add(check);
-    check();
-  });
-}
 
 /** Sends `step` as the driver and measures when each socket sees `eventType`. */
 async function measure(url, entries, { driver, rideId, step, eventType }) {
@@ -94,6 +33,8 @@ async function measure(url, entries, { driver, rideId, step, eventType }) {
 
 export async function fanout(url, { passenger, driver, sockets, log = console.log }) {
   const ride = await requestRide(url, passenger);
+  // Accept needs a fresh position near the pickup.
+  await expectCall(url, 202, "POST", "/v1/drivers/me/location", { token: driver.token, body: SE });
   await expectCall(url, 200, "POST", `/v1/rides/${ride.id}/accept`, { token: driver.token });
 
   const wsUrl = `${url.replace(/^http/, "ws")}/v1/rides/${ride.id}/ws`;
@@ -128,7 +69,9 @@ export async function fanout(url, { passenger, driver, sockets, log = console.lo
       }
     }
   }
-  // Leave nothing active behind: the driver completes the trip.
+  // Leave nothing active behind: the driver, at the dropoff (complete is refused far from it),
+  // completes the trip.
+  await call(url, "POST", "/v1/drivers/me/location", { token: driver.token, body: PAULISTA });
   await call(url, "POST", `/v1/rides/${ride.id}/complete`, { token: driver.token, body: {} });
 
   return {

@@ -2,13 +2,17 @@
 // loop: one simultaneous burst per round (all requests started before any is awaited). Expected:
 // exactly one 200, the rest 409, nothing else (above all no 5xx).
 
-import { call, cancelRide, requestRide } from "./api.mjs";
+import { call, cancelRide, pool, requestRide, SE } from "./api.mjs";
 import { percentile } from "./stats.mjs";
 
 export async function acceptRace(url, { drivers, passengers, rounds, log = console.log }) {
   const results = [];
   for (let round = 1; round <= rounds; round++) {
     const passenger = passengers[(round - 1) % passengers.length];
+    // Accepting needs a fresh position near the pickup: each driver app reports where it is first.
+    await pool(drivers, 20, (driver) =>
+      call(url, "POST", "/v1/drivers/me/location", { token: driver.token, body: SE }),
+    );
     const ride = await requestRide(url, passenger);
     const started = performance.now();
     const replies = await Promise.all(
@@ -55,6 +59,10 @@ export async function acceptRace(url, { drivers, passengers, rounds, log = conso
         p50: percentile(
           replies.map((r) => r.ms),
           50,
+        ),
+        p99: percentile(
+          replies.map((r) => r.ms),
+          99,
         ),
         max: Math.max(...replies.map((r) => r.ms)),
       },

@@ -104,6 +104,8 @@ export function render(results) {
           "burst ms",
           "÷ idle p50",
           "reply p50 ms",
+          "reply p99 ms",
+          "p99 ÷ health p99",
           "stored",
           "result",
         ],
@@ -116,6 +118,8 @@ export function render(results) {
           num(r.burst_ms, 0),
           times(r.burst_ratio_to_idle_health_p50),
           num(r.reply_ms.p50, 0),
+          num(r.reply_ms.p99, 0),
+          times(r.reply_p99_ratio_to_health_p99),
           r.stored_status,
           r.pass ? "PASS" : "FAIL",
         ]),
@@ -124,6 +128,18 @@ export function render(results) {
     out.push(
       `  race: ${results.race.passed}/${results.race.rounds.length} rounds PASS; ${cpuText(results.race.cpu)}`,
     );
+    out.push("");
+  }
+
+  if (results.offers) {
+    const o = results.offers;
+    out.push(
+      `Offer latency: ${o.answered}/${o.rounds} rides reached a driver socket (${o.sockets_open} drivers on /v1/ws, ` +
+        `${o.drivers_offered_per_ride ?? "-"} offered per ride); ms from sending POST /v1/rides to the first ride.offered: ` +
+        `p50 ${num(o.first_offer_ms.p50)}, p99 ${num(o.first_offer_ms.p99)}, max ${num(o.first_offer_ms.max)}; ` +
+        `p99 ÷ idle health p50 ${times(o.first_offer_p99_ratio_to_idle_health_p50)}`,
+    );
+    out.push(`  ${cpuText(o.cpu)}`);
     out.push("");
   }
 

@@ -214,6 +214,12 @@ export async function startServer({ log = console.log } = {}) {
   const bundle = { bytes: statSync(entry).size, gzip_bytes: gzipSync(readFileSync(entry)).length };
   log(`[bench] applying D1 migrations to ${persistTo}`);
   await wrangler(["d1", "migrations", "apply", "DB", "--local", "--persist-to", persistTo]);
+  // The staff account that approves the seeded drivers' documents (drivers may not drive before).
+  const reviewer = { email: "bench-reviewer@bench.local", password: "bench-reviewer-2026" };
+  const { insertIfAbsentSql, newUserRow } = await import("../../scripts/lib/users-sql.mjs");
+  const reviewerRow = await newUserRow({ role: "ops", name: "Bench reviewer", ...reviewer });
+  const insertReviewer = insertIfAbsentSql([reviewerRow]);
+  await wrangler(["d1", "execute", "DB", "--local", "--persist-to", persistTo, "--command", insertReviewer]);
 
   const { command, args } = wranglerCommand([
     "dev",
@@ -294,6 +300,7 @@ export async function startServer({ log = console.log } = {}) {
     url,
     port,
     persistTo,
+    reviewer,
     workDir,
     logFile,
     bundle,
@@ -319,6 +326,11 @@ export async function attachServer(url) {
   return {
     url: base,
     started: false,
+    // `npm run dev`'s demo admin unless told otherwise: it approves the seeded drivers.
+    reviewer: {
+      email: process.env.BENCH_REVIEWER_EMAIL ?? "admin@demo.local",
+      password: process.env.BENCH_REVIEWER_PASSWORD ?? "demo-password-1",
+    },
     logMark: () => 0,
     logSince: () => [],
     logTail: () => [],

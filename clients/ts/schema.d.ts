@@ -118,6 +118,50 @@ export interface paths {
         get: operations["getMe"];
         put?: never;
         post?: never;
+        /**
+         * Close and anonymise the account (LGPD)
+         * @description Passengers and drivers, with their password (wrong passwords count like failed sign-ins). Refused while a ride is active (`409 passenger_has_active_ride`, `409 driver_has_active_ride`) or a driver's wallet holds or owes money (`409 wallet_not_settled`). Name, email, phone, CPF, cards, devices, notifications, documents (and their files) and vehicle are erased; rides, payments, payouts and the ledger stay as the law requires, without the person. Every session and socket ends. Staff accounts are not erased here (`403`).
+         */
+        delete: operations["eraseMe"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/export": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Everything we hold about the signed-in user (LGPD)
+         * @description Any signed-in user: profile, consents, rides, ratings, payments, cards (brand and last digits), wallet balances and statement, settlements, payouts, devices, notifications, driver profile and documents' metadata, and audit entries about them, as one JSON document. Secrets are left out and the CPF is reported only as on file. At most 5 a day.
+         */
+        get: operations["exportMyData"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/me/consents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Accept a version of the terms or the privacy policy
+         * @description Any signed-in user. Each acceptance is kept with its time (registration records the first).
+         */
+        post: operations["recordConsent"];
         delete?: never;
         options?: never;
         head?: never;
@@ -153,7 +197,7 @@ export interface paths {
         };
         /**
          * Requested rides near the driver, nearest first
-         * @description For drivers; read only. Rides waiting for a driver, of the driver's vehicle category, with a pickup within the configured radius of `lat`/`lng`. No passenger data.
+         * @description For drivers; read only. Rides waiting for a driver, of the driver's vehicle category, with a pickup within the configured radius of the driver's own stored position (the last `POST /v1/drivers/me/location` or go-online point; no coordinates are taken from the query, and other query parameters are ignored). The driver must be online (`409 driver_offline`) with a position no older than the configured freshness (`409 driver_position_stale`). No passenger data; pickup and dropoff rounded to the area.
          */
         get: operations["listAvailableRides"];
         put?: never;
@@ -179,7 +223,7 @@ export interface paths {
         put?: never;
         /**
          * Request a ride
-         * @description A passenger without an active ride asks for a ride; it is offered to nearby drivers until one accepts or it expires. Needs an `Idempotency-Key` header: a retry with the same key and body returns the first reply (with `idempotent-replayed: true`); the same key with another body is a 422. Rate limited to 10 requests per passenger in 10 minutes (a replay does not count); past the limit answers 429 with Retry-After.
+         * @description A passenger without an active ride and without an unpaid cancellation fee (`409 outstanding_cancellation_fee`; the quote shows it) asks for a ride; it is offered to nearby drivers until one accepts or it expires. Needs an `Idempotency-Key` header: a retry with the same key and body returns the first reply (with `idempotent-replayed: true`); the same key with another body is a 422. Rate limited to 10 requests per passenger in 10 minutes (a replay does not count); past the limit answers 429 with Retry-After.
          */
         post: operations["createRide"];
         delete?: never;
@@ -197,7 +241,7 @@ export interface paths {
         };
         /**
          * One ride
-         * @description Read only. Its passenger, its driver, or any driver while it is on offer; anyone else gets 404.
+         * @description Read only. Its passenger and its driver get the ride; any other driver, while it is on offer, gets the offer view (`RideOffer`: no passenger, pickup and dropoff rounded to the area); anyone else gets 404.
          */
         get: operations["getRide"];
         put?: never;
@@ -219,7 +263,7 @@ export interface paths {
         put?: never;
         /**
          * Take a requested ride
-         * @description An online driver with a vehicle of the ride's category takes a `requested` ride, which becomes `accepted` and assigned to them. Exactly one driver wins however many accept at once; the others get 409.
+         * @description An online driver with a vehicle of the ride's category takes a `requested` ride, which becomes `accepted` and assigned to them. The driver's stored position must be fresh (`409 driver_position_stale`: send `POST /v1/drivers/me/location`) and within the dispatch radius of the pickup (`409 driver_too_far`). Exactly one driver wins however many accept at once; the others get 409.
          */
         post: operations["acceptRide"];
         delete?: never;
@@ -279,7 +323,7 @@ export interface paths {
         put?: never;
         /**
          * The trip ends; fixes the final fare
-         * @description Only the ride's assigned driver; the ride goes from `in_progress` to `completed` and its payment starts (a Pix charge, a card charge, nothing for cash). The final fare applies the ride's pricing rule to the reported distance and duration; without them, the estimated distance and the time since start.
+         * @description Only the ride's assigned driver; the ride goes from `in_progress` to `completed` and its payment starts (a Pix charge, a card charge, nothing for cash). The server sets the fare from its own measure of the trip (the driver's positions while in progress, and its own start and end times): the quote (`estimated_fare_cents`), unless the measured trip differs from the quoted one beyond the configured tolerance, when the measured fare is charged (capped at a multiple of the quote) and the ride gets a `fare_review`; a trip with too few positions is charged the quote. `distance_m` and `duration_s` in the body are advisory: recorded, never priced. The driver's last position must be near the dropoff (`422 trip_too_far_from_dropoff`, also when no position was received) unless the passenger ended the trip early (`POST /v1/rides/{id}/end-early`).
          */
         post: operations["completeRide"];
         delete?: never;
@@ -299,7 +343,7 @@ export interface paths {
         put?: never;
         /**
          * Cancel a ride not yet started
-         * @description By its passenger or its assigned driver. A passenger cancelling more than the grace period after a driver accepted is charged the cancellation fee of the ride's pricing rule. Rate limited to 10 cancellations an hour per user; past the limit answers 429 with Retry-After.
+         * @description By its passenger or its assigned driver. A passenger cancelling more than the grace period after a driver accepted is charged the cancellation fee of the ride's pricing rule, as the ride's payment (`GET /v1/rides/{id}/payment`): on the card on file for a card ride, by a Pix charge for a Pix or cash ride; until it is paid the passenger cannot request another ride. The assigned driver cancelling gives the ride back: it is `requested` again with no driver, the passenger gets `ride.reassigning`, other drivers are offered it (never him again), and it counts toward his cancellation limit (reaching it takes him offline for a cool-down). Rate limited to 10 cancellations an hour per user; past the limit answers 429 with Retry-After.
          */
         post: operations["cancelRide"];
         delete?: never;
@@ -328,6 +372,46 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/rides/{id}/decline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Turn down a ride offered to the driver
+         * @description Only a driver holding an open offer of this ride, within its window. A ride never offered to the caller is 404; an offer already declined, expired, withdrawn or accepted is `409 offer_not_open`. The ride is never offered to this driver again; when no offer of it is left open, the next batch of drivers is offered it at once. No body.
+         */
+        post: operations["declineRideOffer"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/rides/{id}/end-early": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * The passenger ends the trip before the dropoff
+         * @description Only the ride's passenger, while the trip is `in_progress`. The ride stays in progress until its driver completes it, which is then allowed wherever the car is (not only near the dropoff); the fare is the trip measured up to then, never more than the quote (the quote if it could not be measured). The driver gets `ride.ended_early` on the ride socket and his channel. A second call changes nothing.
+         */
+        post: operations["endRideEarly"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/rides/{id}/payment": {
         parameters: {
             query?: never;
@@ -337,7 +421,7 @@ export interface paths {
         };
         /**
          * The payment of a ride
-         * @description For the ride's passenger or driver (anyone else gets 404). A completed Pix ride whose charge could not be created at completion gets it now.
+         * @description For the ride's passenger or driver (anyone else gets 404). A cancelled ride's payment is its cancellation fee. A completed Pix ride, or a Pix or cash ride cancelled with a fee, whose charge could not be created at completion or cancellation gets it now.
          */
         get: operations["getRidePayment"];
         put?: never;
@@ -382,6 +466,46 @@ export interface paths {
          * @description The ride's passenger retries a `failed` card payment, on `payment_method_id` or their most recent card. Answered 200 with the payment after the attempt, whatever the card said: `paid`, `failed` again with the reason, or `pending`. A payment that is paid or still pending is `409 payment_not_retryable`; of concurrent retries one charges and the others get that 409. Needs an `Idempotency-Key`.
          */
         post: operations["retryRidePayment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/drivers/me/documents": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The driver's documents and onboarding status
+         * @description For drivers; read only. The newest upload of each kind with its review status, and the kinds still missing.
+         */
+        get: operations["listDriverDocuments"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/drivers/me/documents/{kind}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        /**
+         * Upload one of the driver's documents
+         * @description For drivers. The body is the file, sent with its Content-Type (image/jpeg, image/png, application/pdf), at most 5 MiB; the file's first bytes must match that type (`422 document_content_mismatch`). Metadata goes in headers. A new upload of a kind replaces the older one for review; once every kind is uploaded the driver moves to `under_review`. At most 30 uploads an hour.
+         */
+        put: operations["uploadDriverDocument"];
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -439,9 +563,29 @@ export interface paths {
         put?: never;
         /**
          * Go online at a position
-         * @description For drivers with a vehicle; stores the position and makes the driver `online`, so new rides of their category nearby are offered to them and they may accept rides.
+         * @description For drivers with a vehicle whose documents staff approved and which have not expired (`409 driver_not_approved`, `409 driver_documents_expired`); stores the position and makes the driver `online`, so new rides of their category nearby are offered to them and they may accept rides.
          */
         post: operations["goOnline"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/drivers/me/offers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The rides offered to the driver now
+         * @description For drivers; read only. The driver's open offers, soonest to close first: a driver holds at most one open offer at a time, so the list has one item or none. Each shows the pickup area, the distance to it, the estimate and the category, never the passenger. Accept with `POST /v1/rides/{id}/accept`, turn down with `POST /v1/rides/{id}/decline`.
+         */
+        get: operations["listDriverOffers"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -652,6 +796,86 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/devices": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Register this phone for push notifications
+         * @description Any signed-in user. Idempotent per token: registering it again refreshes `last_seen_at` (200). A token registered by another account moves to the caller (the phone changed hands; 201). A user keeps at most 10 phones: registering another drops the one not seen for longest.
+         */
+        post: operations["registerDevice"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/devices/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Stop push notifications to this phone
+         * @description By the device id that registration answered (the token itself never goes in a URL: URLs are logged). Only the caller's own device; any other is `404 not_found`.
+         */
+        delete: operations["removeDevice"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/notifications": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's notifications, newest first
+         * @description Any signed-in user; only their own. Cursor-paginated: pass `next_cursor` as `cursor`.
+         */
+        get: operations["listNotifications"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/notifications/{id}/read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Mark a notification read
+         * @description Only the caller's own; anyone else's is `404 not_found`. Marking it again keeps the first `read_at`.
+         */
+        post: operations["markNotificationRead"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/admin/users/{id}/block": {
         parameters: {
             query?: never;
@@ -686,6 +910,126 @@ export interface paths {
          * @description Staff with the `users:block` permission. The user's status becomes `active` again; they sign in anew. Audited.
          */
         post: operations["unblockUser"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/drivers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Drivers by onboarding status
+         * @description Staff with `drivers:review`. Newest account first, cursor-paginated; `status` filters (e.g. `under_review`).
+         */
+        get: operations["listDriversForReview"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/drivers/documents/{id}/file": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The file of a driver's document
+         * @description Staff with `drivers:review`. Streams the stored file as an attachment, never cached.
+         */
+        get: operations["getDriverDocumentFile"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/drivers/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A driver's onboarding, with every document
+         * @description Staff with `drivers:review`; read only.
+         */
+        get: operations["getDriverForReview"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/drivers/{id}/approve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Approve the driver's documents
+         * @description Staff with `drivers:review`. From `under_review`, `suspended` (reinstates) or `approved` (approves a pending renewal); the newest set must be complete and unexpired, with a CNH carrying EAR and a car category (`409 driver_documents_incomplete`). Audited with before and after.
+         */
+        post: operations["approveDriver"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/drivers/{id}/reject": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reject the driver's documents, with a reason
+         * @description Staff with `drivers:review`. From `under_review` only; the newest documents are marked rejected and the driver uploads new ones. Audited with before and after.
+         */
+        post: operations["rejectDriver"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/drivers/{id}/suspend": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Suspend the driver, with a reason
+         * @description Staff with `drivers:review`. From `approved`, `under_review` or `suspended`. The driver goes offline at once or, when on a ride, as soon as that ride ends. Audited with before and after.
+         */
+        post: operations["suspendDriver"];
         delete?: never;
         options?: never;
         head?: never;
@@ -853,12 +1197,14 @@ export interface components {
             status: number;
             detail: string;
             /** @enum {string} */
-            code: "validation_failed" | "malformed_json" | "weak_password" | "authentication_required" | "invalid_token" | "token_expired" | "invalid_credentials" | "refresh_token_invalid" | "refresh_token_reused" | "forbidden" | "user_blocked" | "not_found" | "method_not_allowed" | "idempotency_key_required" | "outside_service_area" | "category_not_offered" | "payment_method_not_offered" | "quote_not_found" | "quote_expired" | "quote_mismatch" | "idempotency_key_reused" | "idempotency_in_progress" | "registration_conflict" | "passenger_has_active_ride" | "driver_has_active_ride" | "ride_already_accepted" | "ride_not_requested" | "invalid_transition" | "vehicle_required" | "vehicle_category_mismatch" | "driver_offline" | "already_rated" | "insufficient_funds" | "driver_credit_insufficient" | "payout_below_minimum" | "invalid_pix_key" | "payment_not_found" | "payment_not_pending" | "payment_not_pix" | "topup_amount_out_of_range" | "payment_provider_unavailable" | "refund_exceeds_paid" | "payment_not_refundable" | "card_required" | "cpf_required" | "payment_not_retryable" | "payload_too_large" | "unsupported_media_type" | "upgrade_required" | "webhook_malformed" | "webhook_unauthorized" | "webhook_forbidden" | "rate_limited" | "internal_error" | "misconfigured";
+            code: "validation_failed" | "malformed_json" | "weak_password" | "authentication_required" | "invalid_token" | "token_expired" | "invalid_credentials" | "refresh_token_invalid" | "refresh_token_reused" | "forbidden" | "user_blocked" | "not_found" | "method_not_allowed" | "idempotency_key_required" | "outside_service_area" | "category_not_offered" | "payment_method_not_offered" | "quote_not_found" | "quote_expired" | "quote_mismatch" | "idempotency_key_reused" | "idempotency_in_progress" | "registration_conflict" | "passenger_has_active_ride" | "outstanding_cancellation_fee" | "driver_has_active_ride" | "ride_already_accepted" | "ride_not_requested" | "invalid_transition" | "vehicle_required" | "vehicle_category_mismatch" | "driver_offline" | "driver_too_far" | "driver_position_stale" | "trip_too_far_from_dropoff" | "driver_cooldown" | "offer_not_open" | "already_rated" | "insufficient_funds" | "driver_credit_insufficient" | "payout_below_minimum" | "invalid_pix_key" | "payment_not_found" | "payment_not_pending" | "payment_not_pix" | "topup_amount_out_of_range" | "payment_provider_unavailable" | "refund_exceeds_paid" | "payment_not_refundable" | "card_required" | "cpf_required" | "payment_not_retryable" | "driver_not_approved" | "driver_documents_expired" | "driver_documents_incomplete" | "onboarding_transition_invalid" | "unsupported_document_type" | "document_content_mismatch" | "wallet_not_settled" | "payload_too_large" | "unsupported_media_type" | "upgrade_required" | "webhook_malformed" | "webhook_unauthorized" | "webhook_forbidden" | "rate_limited" | "internal_error" | "misconfigured";
             request_id?: string;
             errors?: {
                 path: string;
                 message: string;
             }[];
+            /** @description Seconds until the refused action may succeed; also sent as Retry-After */
+            retry_after?: number;
         };
         Session: {
             user: components["schemas"]["User"];
@@ -905,6 +1251,16 @@ export interface components {
              * @example 529.982.247-25
              */
             cpf?: string;
+            /**
+             * @description The terms of use accepted; omitted means the current version
+             * @enum {string}
+             */
+            terms_version?: "2026-01";
+            /**
+             * @description The privacy policy accepted; omitted means the current version
+             * @enum {string}
+             */
+            privacy_version?: "2026-01";
         };
         LoginRequest: {
             /** Format: email */
@@ -913,6 +1269,82 @@ export interface components {
         };
         RefreshRequest: {
             refresh_token: string;
+        };
+        PersonalDataExport: {
+            exported_at: string;
+            profile: components["schemas"]["User"] & {
+                cpf_on_file: boolean;
+            };
+            consents: {
+                /** @enum {string} */
+                document: "terms" | "privacy";
+                version: string;
+                accepted_at: string;
+            }[];
+            rides: {
+                [key: string]: unknown;
+            }[];
+            ratings: {
+                [key: string]: unknown;
+            }[];
+            payments: {
+                [key: string]: unknown;
+            }[];
+            payment_methods: {
+                [key: string]: unknown;
+            }[];
+            wallet: {
+                accounts: {
+                    id: string;
+                    kind: string;
+                    balance_cents: number;
+                }[];
+                entries: {
+                    [key: string]: unknown;
+                }[];
+            };
+            settlements: {
+                [key: string]: unknown;
+            }[];
+            payouts: {
+                [key: string]: unknown;
+            }[];
+            devices: {
+                [key: string]: unknown;
+            }[];
+            notifications: {
+                [key: string]: unknown;
+            }[];
+            driver: {
+                [key: string]: unknown;
+            } | null;
+            documents: {
+                [key: string]: unknown;
+            }[];
+            audit_entries: {
+                [key: string]: unknown;
+            }[];
+        };
+        EraseAccountRequest: {
+            password: string;
+        };
+        Consent: {
+            /** @enum {string} */
+            document: "terms" | "privacy";
+            version: string;
+            accepted_at: string;
+        };
+        /** @description Only the current versions can be accepted: terms 2026-01, privacy 2026-01 */
+        ConsentRequest: {
+            /** @enum {string} */
+            document: "terms";
+            /** @enum {string} */
+            version: "2026-01";
+        } | {
+            /** @enum {string} */
+            document: "privacy";
+            /** @enum {string} */
+            version: "2026-01";
         };
         Quote: {
             /** @example qte_01JD8Y3M0S3Q4VQK6E9Q1T2B5C */
@@ -943,6 +1375,13 @@ export interface components {
             expires_at: string;
             /** @enum {string} */
             currency: "BRL";
+            /**
+             * @description Cancellation fees the passenger has not paid, in centavos. While above 0, requesting a ride answers 409 outstanding_cancellation_fee; each fee is paid as its ride's payment (GET /v1/rides/{id}/payment)
+             * @example 0
+             */
+            outstanding_fee_cents: number;
+            /** @description The cancelled rides whose fee is unpaid */
+            outstanding_fee_ride_ids: string[];
         };
         /** @description Pickup and dropoff must be in the same service area and at least 50 m apart. */
         QuoteRequest: {
@@ -968,7 +1407,7 @@ export interface components {
             estimated_fare_cents: number;
             /** @enum {string} */
             payment_method: "pix" | "card" | "cash";
-            /** @description Straight-line distance, metres */
+            /** @description Straight-line distance from the driver's stored position, metres */
             distance_to_pickup_m: number;
             created_at: string;
             expires_at: string;
@@ -990,8 +1429,18 @@ export interface components {
             estimated_distance_m: number;
             estimated_duration_s: number;
             final_fare_cents: number | null;
+            /** @description Measured by the server along the driver's trace; null if too few points */
             distance_m: number | null;
+            /** @description From the server's started_at to its completed_at */
             duration_s: number | null;
+            /** @description What the driver's app sent at completion; advisory, never priced */
+            driver_reported_distance_m: number | null;
+            /** @description Advisory, as above */
+            driver_reported_duration_s: number | null;
+            /** @description Why the fare differs from the quote (a measured fare was charged); null when the quote applied */
+            fare_review: string | null;
+            /** @description When the passenger ended the trip early */
+            ended_early_at: string | null;
             cancellation_fee_cents: number | null;
             /** @enum {string|null} */
             cancelled_by: "passenger" | "driver" | "system" | null;
@@ -1007,6 +1456,11 @@ export interface components {
             completed_at: string | null;
             cancelled_at: string | null;
             expired_at: string | null;
+            /**
+             * @description Why the ride expired: nobody accepted within its time, or no driver was left to offer it to
+             * @enum {string|null}
+             */
+            expired_reason: "request_timeout" | "no_driver_available" | null;
         };
         CreateRideRequest: {
             pickup: components["schemas"]["LatLng"];
@@ -1021,8 +1475,26 @@ export interface components {
             /** @description Keeps the quoted price while valid */
             quote_id?: string;
         };
+        /** @description The pickup is rounded to 3 decimal places (the block), the dropoff to 2 (the neighbourhood) */
+        RideOffer: {
+            id: string;
+            /** @enum {string} */
+            status: "requested" | "accepted" | "arrived" | "in_progress" | "completed" | "cancelled" | "expired";
+            category: string;
+            pickup: components["schemas"]["LatLng"];
+            dropoff: components["schemas"]["LatLng"];
+            /** @enum {string} */
+            payment_method: "pix" | "card" | "cash";
+            estimated_fare_cents: number;
+            estimated_distance_m: number;
+            estimated_duration_s: number;
+            created_at: string;
+            expires_at: string;
+        };
         CompleteRideRequest: {
+            /** @description Advisory: recorded as driver_reported_distance_m, never priced */
             distance_m?: number;
+            /** @description Advisory: recorded as driver_reported_duration_s, never priced */
             duration_s?: number;
         };
         CancelRideRequest: {
@@ -1039,6 +1511,14 @@ export interface components {
         RatingRequest: {
             stars: number;
             comment?: string;
+        };
+        DeclinedOffer: {
+            ride_id: string;
+            /** @enum {string} */
+            status: "declined";
+            batch: number;
+            offered_at: string;
+            responded_at: string;
         };
         Payment: {
             /** @example pay_01JD8Y3M0S3Q4VQK6E9Q1T2B5C */
@@ -1105,6 +1585,40 @@ export interface components {
         RetryCardPaymentRequest: {
             /** @description One of the caller's cards; the most recent one when omitted */
             payment_method_id?: string;
+        };
+        DriverDocuments: {
+            /**
+             * @description `pending_documents` → `under_review` (a complete set was uploaded) → `approved`, or `rejected` (with a reason) and `suspended` (expired documents or staff). Only `approved` drivers with unexpired documents may go online.
+             * @enum {string}
+             */
+            onboarding_status: "pending_documents" | "under_review" | "approved" | "rejected" | "suspended";
+            /** @description Why rejected or suspended */
+            onboarding_reason: string | null;
+            /** @description The approved set is valid through this day */
+            documents_expire_on: string | null;
+            documents: components["schemas"]["DriverDocument"][];
+            missing: ("cnh" | "crlv" | "criminal_record" | "vehicle_photo" | "selfie")[];
+        };
+        DriverDocument: {
+            /** @example doc_01JD8Y3M0S3Q4VQK6E9Q1T2B5C */
+            id: string;
+            /**
+             * @description `cnh` (driving licence), `crlv` (vehicle licence), `criminal_record`, `vehicle_photo`, `selfie`
+             * @enum {string}
+             */
+            kind: "cnh" | "crlv" | "criminal_record" | "vehicle_photo" | "selfie";
+            /** @enum {string} */
+            review_status: "pending" | "approved" | "rejected";
+            content_type: string;
+            size_bytes: number;
+            number: string | null;
+            /** @description YYYY-MM-DD; valid through that day */
+            expires_on: string | null;
+            /** @description CNH only: the EAR (paid activity) remark */
+            cnh_ear: boolean | null;
+            cnh_category: string | null;
+            reviewed_at: string | null;
+            created_at: string;
         };
         DriverProfile: {
             /** @example usr_01JD8Y3M0S3Q4VQK6E9Q1T2B5C */
@@ -1246,6 +1760,60 @@ export interface components {
              * @description When the ticket stops working
              */
             expires_at: string;
+        };
+        Device: {
+            /** @example dvc_01JD8Y3M0S3Q4VQK6E9Q1T2B5C */
+            id: string;
+            token: string;
+            /** @enum {string} */
+            platform: "android" | "ios";
+            created_at: string;
+            last_seen_at: string;
+        };
+        RegisterDeviceRequest: {
+            /** @example fcm-token-of-this-install */
+            token: string;
+            /** @enum {string} */
+            platform: "android" | "ios";
+        };
+        Notification: {
+            /** @example ntf_01JD8Y3M0S3Q4VQK6E9Q1T2B5C */
+            id: string;
+            /** @enum {string} */
+            kind: "ride_offered" | "ride_accepted" | "ride_arrived" | "ride_cancelled" | "ride_expired" | "ride_reassigning" | "payment_confirmed" | "payout_paid" | "documents_expiring";
+            title: string;
+            body: string;
+            /** @description What the app needs to open the right screen: `ride_id`, `payment_id`, … */
+            data: {
+                [key: string]: string;
+            };
+            created_at: string;
+            read_at: string | null;
+        };
+        DriverOnboardingSummary: {
+            user_id: string;
+            name: string;
+            /**
+             * @description `pending_documents` → `under_review` (a complete set was uploaded) → `approved`, or `rejected` (with a reason) and `suspended` (expired documents or staff). Only `approved` drivers with unexpired documents may go online.
+             * @enum {string}
+             */
+            onboarding_status: "pending_documents" | "under_review" | "approved" | "rejected" | "suspended";
+            onboarding_reason: string | null;
+            /** @enum {string|null} */
+            suspended_by: "documents_expired" | "staff" | null;
+            documents_expire_on: string | null;
+            /** @enum {string} */
+            status: "offline" | "online";
+            onboarding_changed_at: string | null;
+        };
+        DriverReview: components["schemas"]["DriverOnboardingSummary"] & {
+            /** @description Why the newest set cannot be approved today; empty when it can */
+            problems: string[];
+            /** @description Every upload, newest first */
+            documents: components["schemas"]["DriverDocument"][];
+        };
+        OnboardingReason: {
+            reason: string;
         };
         AuditLog: {
             id: string;
@@ -1405,7 +1973,7 @@ export interface operations {
                     "application/json": components["schemas"]["Health"];
                 };
             };
-            /** @description `internal_error`: Internal error; `misconfigured`: The service is misconfigured */
+            /** @description `internal_error`: Internal error */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -1413,17 +1981,20 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "internal_error" | "misconfigured";
+                        code?: "internal_error";
                     };
                 };
             };
-            /** @description D1 unreachable */
+            /** @description `misconfigured`: The service is misconfigured */
             503: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Health"];
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
+                    };
                 };
             };
         };
@@ -1510,7 +2081,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `internal_error`: Internal error; `misconfigured`: The service is misconfigured */
+            /** @description `internal_error`: Internal error */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -1518,7 +2089,19 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "internal_error" | "misconfigured";
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
                     };
                 };
             };
@@ -1618,7 +2201,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `internal_error`: Internal error; `misconfigured`: The service is misconfigured */
+            /** @description `internal_error`: Internal error */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -1626,7 +2209,19 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "internal_error" | "misconfigured";
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
                     };
                 };
             };
@@ -1714,7 +2309,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `internal_error`: Internal error; `misconfigured`: The service is misconfigured */
+            /** @description `internal_error`: Internal error */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -1722,7 +2317,19 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "internal_error" | "misconfigured";
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
                     };
                 };
             };
@@ -1808,7 +2415,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `internal_error`: Internal error; `misconfigured`: The service is misconfigured */
+            /** @description `internal_error`: Internal error */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -1816,7 +2423,19 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "internal_error" | "misconfigured";
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
                     };
                 };
             };
@@ -1864,7 +2483,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `internal_error`: Internal error; `misconfigured`: The service is misconfigured */
+            /** @description `internal_error`: Internal error */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -1872,7 +2491,337 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "internal_error" | "misconfigured";
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
+                    };
+                };
+            };
+        };
+    };
+    eraseMe: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EraseAccountRequest"];
+            };
+        };
+        responses: {
+            /** @description The account is closed and anonymised */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `validation_failed`: The request is not valid; `malformed_json`: The body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed" | "malformed_json";
+                    };
+                };
+            };
+            /** @description `authentication_required`: Authentication is required; `invalid_token`: The access token is not valid; `token_expired`: The access token has expired; `invalid_credentials`: Email or password is wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "authentication_required" | "invalid_token" | "token_expired" | "invalid_credentials";
+                    };
+                };
+            };
+            /** @description `user_blocked`: This account is blocked; `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "user_blocked" | "forbidden";
+                    };
+                };
+            };
+            /** @description `passenger_has_active_ride`: The passenger already has an active ride; `driver_has_active_ride`: The driver already has an active ride; `wallet_not_settled`: Money is still held in the wallet */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "passenger_has_active_ride" | "driver_has_active_ride" | "wallet_not_settled";
+                    };
+                };
+            };
+            /** @description `payload_too_large`: The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description `unsupported_media_type`: The body must be application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description `rate_limited`: Too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description `internal_error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
+                    };
+                };
+            };
+        };
+    };
+    exportMyData: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The export */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PersonalDataExport"];
+                };
+            };
+            /** @description `authentication_required`: Authentication is required; `invalid_token`: The access token is not valid; `token_expired`: The access token has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "authentication_required" | "invalid_token" | "token_expired";
+                    };
+                };
+            };
+            /** @description `user_blocked`: This account is blocked */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "user_blocked";
+                    };
+                };
+            };
+            /** @description `rate_limited`: Too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description `internal_error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
+                    };
+                };
+            };
+        };
+    };
+    recordConsent: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConsentRequest"];
+            };
+        };
+        responses: {
+            /** @description The acceptance recorded */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Consent"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `malformed_json`: The body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed" | "malformed_json";
+                    };
+                };
+            };
+            /** @description `authentication_required`: Authentication is required; `invalid_token`: The access token is not valid; `token_expired`: The access token has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "authentication_required" | "invalid_token" | "token_expired";
+                    };
+                };
+            };
+            /** @description `user_blocked`: This account is blocked */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "user_blocked";
+                    };
+                };
+            };
+            /** @description `payload_too_large`: The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description `unsupported_media_type`: The body must be application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description `internal_error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
                     };
                 };
             };
@@ -1984,7 +2933,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `internal_error`: Internal error; `misconfigured`: The service is misconfigured */
+            /** @description `internal_error`: Internal error */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -1992,7 +2941,19 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "internal_error" | "misconfigured";
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
                     };
                 };
             };
@@ -2000,11 +2961,7 @@ export interface operations {
     };
     listAvailableRides: {
         parameters: {
-            query: {
-                /** @description Decimal degrees, -90 to 90 */
-                lat: string;
-                /** @description Decimal degrees, -180 to 180 */
-                lng: string;
+            query?: {
                 limit?: number;
             };
             header?: never;
@@ -2060,7 +3017,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `vehicle_required`: Register a vehicle first */
+            /** @description `vehicle_required`: Register a vehicle first; `driver_offline`: Go online first; `driver_position_stale`: Your position is too old; send your location */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2068,7 +3025,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "vehicle_required";
+                        code?: "vehicle_required" | "driver_offline" | "driver_position_stale";
                     };
                 };
             };
@@ -2084,7 +3041,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `internal_error`: Internal error; `misconfigured`: The service is misconfigured */
+            /** @description `internal_error`: Internal error */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -2092,7 +3049,19 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "internal_error" | "misconfigured";
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
                     };
                 };
             };
@@ -2159,7 +3128,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `internal_error`: Internal error; `misconfigured`: The service is misconfigured */
+            /** @description `internal_error`: Internal error */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -2167,7 +3136,19 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "internal_error" | "misconfigured";
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
                     };
                 };
             };
@@ -2246,7 +3227,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `idempotency_in_progress`: A request with this Idempotency-Key is in progress; `passenger_has_active_ride`: The passenger already has an active ride; `card_required`: Add a card first; `quote_expired`: The quote has expired */
+            /** @description `idempotency_in_progress`: A request with this Idempotency-Key is in progress; `passenger_has_active_ride`: The passenger already has an active ride; `outstanding_cancellation_fee`: A cancellation fee is still unpaid; `card_required`: Add a card first; `quote_expired`: The quote has expired */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2254,7 +3235,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "idempotency_in_progress" | "passenger_has_active_ride" | "card_required" | "quote_expired";
+                        code?: "idempotency_in_progress" | "passenger_has_active_ride" | "outstanding_cancellation_fee" | "card_required" | "quote_expired";
                     };
                 };
             };
@@ -2306,7 +3287,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `internal_error`: Internal error; `misconfigured`: The service is misconfigured */
+            /** @description `internal_error`: Internal error */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -2314,7 +3295,19 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "internal_error" | "misconfigured";
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
                     };
                 };
             };
@@ -2331,13 +3324,13 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description The ride */
+            /** @description The ride, or its offer view */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["Ride"];
+                    "application/json": components["schemas"]["Ride"] | components["schemas"]["RideOffer"];
                 };
             };
             /** @description `validation_failed`: The request is not valid */
@@ -2388,7 +3381,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `internal_error`: Internal error; `misconfigured`: The service is misconfigured */
+            /** @description `internal_error`: Internal error */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -2396,7 +3389,19 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "internal_error" | "misconfigured";
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
                     };
                 };
             };
@@ -2470,7 +3475,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `invalid_transition`: The ride cannot make that change now; `ride_already_accepted`: Another driver accepted this ride; `ride_not_requested`: The ride is no longer waiting for a driver; `driver_has_active_ride`: The driver already has an active ride; `vehicle_required`: Register a vehicle first; `vehicle_category_mismatch`: The vehicle does not serve this category; `driver_offline`: Go online first; `driver_credit_insufficient`: Top up your prepaid credit to accept rides */
+            /** @description `invalid_transition`: The ride cannot make that change now; `ride_already_accepted`: Another driver accepted this ride; `ride_not_requested`: The ride is no longer waiting for a driver; `driver_has_active_ride`: The driver already has an active ride; `vehicle_required`: Register a vehicle first; `vehicle_category_mismatch`: The vehicle does not serve this category; `driver_offline`: Go online first; `driver_position_stale`: Your position is too old; send your location; `driver_too_far`: You are too far from the pickup; `driver_credit_insufficient`: Top up your prepaid credit to accept rides */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -2478,7 +3483,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "invalid_transition" | "ride_already_accepted" | "ride_not_requested" | "driver_has_active_ride" | "vehicle_required" | "vehicle_category_mismatch" | "driver_offline" | "driver_credit_insufficient";
+                        code?: "invalid_transition" | "ride_already_accepted" | "ride_not_requested" | "driver_has_active_ride" | "vehicle_required" | "vehicle_category_mismatch" | "driver_offline" | "driver_position_stale" | "driver_too_far" | "driver_credit_insufficient";
                     };
                 };
             };
@@ -2506,7 +3511,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `internal_error`: Internal error; `misconfigured`: The service is misconfigured */
+            /** @description `internal_error`: Internal error */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -2514,7 +3519,19 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "internal_error" | "misconfigured";
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
                     };
                 };
             };
@@ -2624,7 +3641,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `internal_error`: Internal error; `misconfigured`: The service is misconfigured */
+            /** @description `internal_error`: Internal error */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -2632,7 +3649,19 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "internal_error" | "misconfigured";
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
                     };
                 };
             };
@@ -2742,7 +3771,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `internal_error`: Internal error; `misconfigured`: The service is misconfigured */
+            /** @description `internal_error`: Internal error */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -2750,7 +3779,19 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "internal_error" | "misconfigured";
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
                     };
                 };
             };
@@ -2864,7 +3905,19 @@ export interface operations {
                     };
                 };
             };
-            /** @description `internal_error`: Internal error; `misconfigured`: The service is misconfigured */
+            /** @description `trip_too_far_from_dropoff`: The trip cannot end this far from the dropoff */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "trip_too_far_from_dropoff";
+                    };
+                };
+            };
+            /** @description `internal_error`: Internal error */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -2872,7 +3925,19 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "internal_error" | "misconfigured";
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
                     };
                 };
             };
@@ -2998,7 +4063,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `internal_error`: Internal error; `misconfigured`: The service is misconfigured */
+            /** @description `internal_error`: Internal error */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -3006,7 +4071,19 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "internal_error" | "misconfigured";
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
                     };
                 };
             };
@@ -3120,7 +4197,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `internal_error`: Internal error; `misconfigured`: The service is misconfigured */
+            /** @description `internal_error`: Internal error */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -3128,7 +4205,279 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "internal_error" | "misconfigured";
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
+                    };
+                };
+            };
+        };
+    };
+    declineRideOffer: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The offer, declined */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeclinedOffer"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `malformed_json`: The body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed" | "malformed_json";
+                    };
+                };
+            };
+            /** @description `authentication_required`: Authentication is required; `invalid_token`: The access token is not valid; `token_expired`: The access token has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "authentication_required" | "invalid_token" | "token_expired";
+                    };
+                };
+            };
+            /** @description `user_blocked`: This account is blocked; `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "user_blocked" | "forbidden";
+                    };
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "not_found";
+                    };
+                };
+            };
+            /** @description `offer_not_open`: You have no open offer for this ride */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "offer_not_open";
+                    };
+                };
+            };
+            /** @description `payload_too_large`: The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description `unsupported_media_type`: The body must be application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description `internal_error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
+                    };
+                };
+            };
+        };
+    };
+    endRideEarly: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The ride, still in progress */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Ride"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `malformed_json`: The body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed" | "malformed_json";
+                    };
+                };
+            };
+            /** @description `authentication_required`: Authentication is required; `invalid_token`: The access token is not valid; `token_expired`: The access token has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "authentication_required" | "invalid_token" | "token_expired";
+                    };
+                };
+            };
+            /** @description `user_blocked`: This account is blocked; `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "user_blocked" | "forbidden";
+                    };
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "not_found";
+                    };
+                };
+            };
+            /** @description `invalid_transition`: The ride cannot make that change now */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "invalid_transition";
+                    };
+                };
+            };
+            /** @description `payload_too_large`: The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description `unsupported_media_type`: The body must be application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description `internal_error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
                     };
                 };
             };
@@ -3202,7 +4551,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `internal_error`: Internal error; `misconfigured`: The service is misconfigured */
+            /** @description `internal_error`: Internal error */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -3210,7 +4559,19 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "internal_error" | "misconfigured";
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
                     };
                 };
             };
@@ -3320,7 +4681,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `internal_error`: Internal error; `misconfigured`: The service is misconfigured */
+            /** @description `internal_error`: Internal error */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -3328,11 +4689,11 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "internal_error" | "misconfigured";
+                        code?: "internal_error";
                     };
                 };
             };
-            /** @description `payment_provider_unavailable`: The payment provider is unavailable */
+            /** @description `payment_provider_unavailable`: The payment provider is unavailable; `misconfigured`: The service is misconfigured */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -3340,7 +4701,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "payment_provider_unavailable";
+                        code?: "payment_provider_unavailable" | "misconfigured";
                     };
                 };
             };
@@ -3469,7 +4830,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `internal_error`: Internal error; `misconfigured`: The service is misconfigured */
+            /** @description `internal_error`: Internal error */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -3477,7 +4838,240 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "internal_error" | "misconfigured";
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
+                    };
+                };
+            };
+        };
+    };
+    listDriverDocuments: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The documents */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DriverDocuments"];
+                };
+            };
+            /** @description `authentication_required`: Authentication is required; `invalid_token`: The access token is not valid; `token_expired`: The access token has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "authentication_required" | "invalid_token" | "token_expired";
+                    };
+                };
+            };
+            /** @description `user_blocked`: This account is blocked; `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "user_blocked" | "forbidden";
+                    };
+                };
+            };
+            /** @description `internal_error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
+                    };
+                };
+            };
+        };
+    };
+    uploadDriverDocument: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Required for `cnh` (registration number) and `crlv` (RENAVAM) */
+                "x-document-number"?: string;
+                /** @description YYYY-MM-DD; required for `cnh`, `crlv` and `criminal_record` */
+                "x-document-expires-on"?: string;
+                /** @description CNH only, required: the licence carries the EAR remark (paid activity) */
+                "x-cnh-ear"?: "true" | "false";
+                /** @description CNH only, required; `A` alone (motorcycles) is not accepted for approval */
+                "x-cnh-category"?: "A" | "B" | "C" | "D" | "E" | "AB" | "AC" | "AD" | "AE";
+            };
+            path: {
+                /** @description `cnh` (driving licence), `crlv` (vehicle licence), `criminal_record`, `vehicle_photo`, `selfie` */
+                kind: "cnh" | "crlv" | "criminal_record" | "vehicle_photo" | "selfie";
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "image/jpeg": string;
+                "image/png": string;
+                "application/pdf": string;
+            };
+        };
+        responses: {
+            /** @description The stored document (pending review) and the driver's onboarding status */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        document: components["schemas"]["DriverDocument"];
+                        /**
+                         * @description `pending_documents` → `under_review` (a complete set was uploaded) → `approved`, or `rejected` (with a reason) and `suspended` (expired documents or staff). Only `approved` drivers with unexpired documents may go online.
+                         * @enum {string}
+                         */
+                        onboarding_status: "pending_documents" | "under_review" | "approved" | "rejected" | "suspended";
+                    };
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description `authentication_required`: Authentication is required; `invalid_token`: The access token is not valid; `token_expired`: The access token has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "authentication_required" | "invalid_token" | "token_expired";
+                    };
+                };
+            };
+            /** @description `user_blocked`: This account is blocked; `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "user_blocked" | "forbidden";
+                    };
+                };
+            };
+            /** @description `payload_too_large`: The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description `unsupported_document_type`: Send the document as JPEG, PNG or PDF */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "unsupported_document_type";
+                    };
+                };
+            };
+            /** @description `document_content_mismatch`: The file's content does not match its type */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "document_content_mismatch";
+                    };
+                };
+            };
+            /** @description `rate_limited`: Too many requests */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "rate_limited";
+                    };
+                };
+            };
+            /** @description `internal_error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
                     };
                 };
             };
@@ -3525,7 +5119,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `internal_error`: Internal error; `misconfigured`: The service is misconfigured */
+            /** @description `internal_error`: Internal error */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -3533,7 +5127,19 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "internal_error" | "misconfigured";
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
                     };
                 };
             };
@@ -3621,7 +5227,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `internal_error`: Internal error; `misconfigured`: The service is misconfigured */
+            /** @description `internal_error`: Internal error */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -3629,7 +5235,19 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "internal_error" | "misconfigured";
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
                     };
                 };
             };
@@ -3693,7 +5311,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `vehicle_required`: Register a vehicle first */
+            /** @description `vehicle_required`: Register a vehicle first; `driver_not_approved`: Your documents have not been approved yet; `driver_documents_expired`: A document of yours has expired; upload a new one; `driver_cooldown`: Too many cancellations; you cannot go online yet */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3701,7 +5319,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "vehicle_required";
+                        code?: "vehicle_required" | "driver_not_approved" | "driver_documents_expired" | "driver_cooldown";
                     };
                 };
             };
@@ -3729,7 +5347,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `internal_error`: Internal error; `misconfigured`: The service is misconfigured */
+            /** @description `internal_error`: Internal error */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -3737,7 +5355,89 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "internal_error" | "misconfigured";
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
+                    };
+                };
+            };
+        };
+    };
+    listDriverOffers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The open offers */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["RideOffer"][];
+                    };
+                };
+            };
+            /** @description `authentication_required`: Authentication is required; `invalid_token`: The access token is not valid; `token_expired`: The access token has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "authentication_required" | "invalid_token" | "token_expired";
+                    };
+                };
+            };
+            /** @description `user_blocked`: This account is blocked; `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "user_blocked" | "forbidden";
+                    };
+                };
+            };
+            /** @description `internal_error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
                     };
                 };
             };
@@ -3821,7 +5521,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `internal_error`: Internal error; `misconfigured`: The service is misconfigured */
+            /** @description `internal_error`: Internal error */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -3829,7 +5529,19 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "internal_error" | "misconfigured";
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
                     };
                 };
             };
@@ -3932,7 +5644,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `internal_error`: Internal error; `misconfigured`: The service is misconfigured */
+            /** @description `internal_error`: Internal error */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -3940,7 +5652,19 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "internal_error" | "misconfigured";
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
                     };
                 };
             };
@@ -3988,7 +5712,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `internal_error`: Internal error; `misconfigured`: The service is misconfigured */
+            /** @description `internal_error`: Internal error */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -3996,7 +5720,19 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "internal_error" | "misconfigured";
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
                     };
                 };
             };
@@ -4063,7 +5799,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `internal_error`: Internal error; `misconfigured`: The service is misconfigured */
+            /** @description `internal_error`: Internal error */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -4071,7 +5807,19 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "internal_error" | "misconfigured";
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
                     };
                 };
             };
@@ -4198,7 +5946,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `internal_error`: Internal error; `misconfigured`: The service is misconfigured */
+            /** @description `internal_error`: Internal error */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -4206,11 +5954,11 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "internal_error" | "misconfigured";
+                        code?: "internal_error";
                     };
                 };
             };
-            /** @description `payment_provider_unavailable`: The payment provider is unavailable */
+            /** @description `payment_provider_unavailable`: The payment provider is unavailable; `misconfigured`: The service is misconfigured */
             503: {
                 headers: {
                     [name: string]: unknown;
@@ -4218,7 +5966,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "payment_provider_unavailable";
+                        code?: "payment_provider_unavailable" | "misconfigured";
                     };
                 };
             };
@@ -4285,7 +6033,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `internal_error`: Internal error; `misconfigured`: The service is misconfigured */
+            /** @description `internal_error`: Internal error */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -4293,7 +6041,19 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "internal_error" | "misconfigured";
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
                     };
                 };
             };
@@ -4408,7 +6168,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `internal_error`: Internal error; `misconfigured`: The service is misconfigured */
+            /** @description `internal_error`: Internal error */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -4416,7 +6176,19 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "internal_error" | "misconfigured";
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
                     };
                 };
             };
@@ -4516,7 +6288,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `internal_error`: Internal error; `misconfigured`: The service is misconfigured */
+            /** @description `internal_error`: Internal error */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -4524,7 +6296,19 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "internal_error" | "misconfigured";
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
                     };
                 };
             };
@@ -4591,7 +6375,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `internal_error`: Internal error; `misconfigured`: The service is misconfigured */
+            /** @description `internal_error`: Internal error */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -4599,7 +6383,19 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "internal_error" | "misconfigured";
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
                     };
                 };
             };
@@ -4673,7 +6469,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `internal_error`: Internal error; `misconfigured`: The service is misconfigured */
+            /** @description `internal_error`: Internal error */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -4681,7 +6477,19 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "internal_error" | "misconfigured";
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
                     };
                 };
             };
@@ -4765,7 +6573,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `internal_error`: Internal error; `misconfigured`: The service is misconfigured */
+            /** @description `internal_error`: Internal error */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -4773,7 +6581,445 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "internal_error" | "misconfigured";
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
+                    };
+                };
+            };
+        };
+    };
+    registerDevice: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RegisterDeviceRequest"];
+            };
+        };
+        responses: {
+            /** @description The token was already the caller's; refreshed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Device"];
+                };
+            };
+            /** @description The token is now registered to the caller */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Device"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `malformed_json`: The body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed" | "malformed_json";
+                    };
+                };
+            };
+            /** @description `authentication_required`: Authentication is required; `invalid_token`: The access token is not valid; `token_expired`: The access token has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "authentication_required" | "invalid_token" | "token_expired";
+                    };
+                };
+            };
+            /** @description `user_blocked`: This account is blocked */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "user_blocked";
+                    };
+                };
+            };
+            /** @description `payload_too_large`: The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description `unsupported_media_type`: The body must be application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description `internal_error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
+                    };
+                };
+            };
+        };
+    };
+    removeDevice: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `validation_failed`: The request is not valid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description `authentication_required`: Authentication is required; `invalid_token`: The access token is not valid; `token_expired`: The access token has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "authentication_required" | "invalid_token" | "token_expired";
+                    };
+                };
+            };
+            /** @description `user_blocked`: This account is blocked */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "user_blocked";
+                    };
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "not_found";
+                    };
+                };
+            };
+            /** @description `payload_too_large`: The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description `internal_error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
+                    };
+                };
+            };
+        };
+    };
+    listNotifications: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description `next_cursor` of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of notifications */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["Notification"][];
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description `authentication_required`: Authentication is required; `invalid_token`: The access token is not valid; `token_expired`: The access token has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "authentication_required" | "invalid_token" | "token_expired";
+                    };
+                };
+            };
+            /** @description `user_blocked`: This account is blocked */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "user_blocked";
+                    };
+                };
+            };
+            /** @description `internal_error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
+                    };
+                };
+            };
+        };
+    };
+    markNotificationRead: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The notification, read */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Notification"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `malformed_json`: The body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed" | "malformed_json";
+                    };
+                };
+            };
+            /** @description `authentication_required`: Authentication is required; `invalid_token`: The access token is not valid; `token_expired`: The access token has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "authentication_required" | "invalid_token" | "token_expired";
+                    };
+                };
+            };
+            /** @description `user_blocked`: This account is blocked */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "user_blocked";
+                    };
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "not_found";
+                    };
+                };
+            };
+            /** @description `payload_too_large`: The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description `unsupported_media_type`: The body must be application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description `internal_error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
                     };
                 };
             };
@@ -4871,7 +7117,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `internal_error`: Internal error; `misconfigured`: The service is misconfigured */
+            /** @description `internal_error`: Internal error */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -4879,7 +7125,19 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "internal_error" | "misconfigured";
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
                     };
                 };
             };
@@ -4977,7 +7235,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `internal_error`: Internal error; `misconfigured`: The service is misconfigured */
+            /** @description `internal_error`: Internal error */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -4985,7 +7243,696 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "internal_error" | "misconfigured";
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
+                    };
+                };
+            };
+        };
+    };
+    listDriversForReview: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description `next_cursor` of the previous page */
+                cursor?: string;
+                /** @description `pending_documents` → `under_review` (a complete set was uploaded) → `approved`, or `rejected` (with a reason) and `suspended` (expired documents or staff). Only `approved` drivers with unexpired documents may go online. */
+                status?: "pending_documents" | "under_review" | "approved" | "rejected" | "suspended";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of drivers */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["DriverOnboardingSummary"][];
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description `authentication_required`: Authentication is required; `invalid_token`: The access token is not valid; `token_expired`: The access token has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "authentication_required" | "invalid_token" | "token_expired";
+                    };
+                };
+            };
+            /** @description `user_blocked`: This account is blocked; `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "user_blocked" | "forbidden";
+                    };
+                };
+            };
+            /** @description `internal_error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
+                    };
+                };
+            };
+        };
+    };
+    getDriverDocumentFile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "image/jpeg": string;
+                    "image/png": string;
+                    "application/pdf": string;
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description `authentication_required`: Authentication is required; `invalid_token`: The access token is not valid; `token_expired`: The access token has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "authentication_required" | "invalid_token" | "token_expired";
+                    };
+                };
+            };
+            /** @description `user_blocked`: This account is blocked; `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "user_blocked" | "forbidden";
+                    };
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "not_found";
+                    };
+                };
+            };
+            /** @description `internal_error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
+                    };
+                };
+            };
+        };
+    };
+    getDriverForReview: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The driver */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DriverReview"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description `authentication_required`: Authentication is required; `invalid_token`: The access token is not valid; `token_expired`: The access token has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "authentication_required" | "invalid_token" | "token_expired";
+                    };
+                };
+            };
+            /** @description `user_blocked`: This account is blocked; `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "user_blocked" | "forbidden";
+                    };
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "not_found";
+                    };
+                };
+            };
+            /** @description `internal_error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
+                    };
+                };
+            };
+        };
+    };
+    approveDriver: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The driver after the decision */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DriverReview"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `malformed_json`: The body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed" | "malformed_json";
+                    };
+                };
+            };
+            /** @description `authentication_required`: Authentication is required; `invalid_token`: The access token is not valid; `token_expired`: The access token has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "authentication_required" | "invalid_token" | "token_expired";
+                    };
+                };
+            };
+            /** @description `user_blocked`: This account is blocked; `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "user_blocked" | "forbidden";
+                    };
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "not_found";
+                    };
+                };
+            };
+            /** @description `onboarding_transition_invalid`: The driver's onboarding cannot make that change now; `driver_documents_incomplete`: The driver's documents are missing or not acceptable */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "onboarding_transition_invalid" | "driver_documents_incomplete";
+                    };
+                };
+            };
+            /** @description `payload_too_large`: The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description `unsupported_media_type`: The body must be application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description `internal_error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
+                    };
+                };
+            };
+        };
+    };
+    rejectDriver: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OnboardingReason"];
+            };
+        };
+        responses: {
+            /** @description The driver after the decision */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DriverReview"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `malformed_json`: The body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed" | "malformed_json";
+                    };
+                };
+            };
+            /** @description `authentication_required`: Authentication is required; `invalid_token`: The access token is not valid; `token_expired`: The access token has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "authentication_required" | "invalid_token" | "token_expired";
+                    };
+                };
+            };
+            /** @description `user_blocked`: This account is blocked; `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "user_blocked" | "forbidden";
+                    };
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "not_found";
+                    };
+                };
+            };
+            /** @description `onboarding_transition_invalid`: The driver's onboarding cannot make that change now */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "onboarding_transition_invalid";
+                    };
+                };
+            };
+            /** @description `payload_too_large`: The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description `unsupported_media_type`: The body must be application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description `internal_error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
+                    };
+                };
+            };
+        };
+    };
+    suspendDriver: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["OnboardingReason"];
+            };
+        };
+        responses: {
+            /** @description The driver after the decision */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DriverReview"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `malformed_json`: The body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed" | "malformed_json";
+                    };
+                };
+            };
+            /** @description `authentication_required`: Authentication is required; `invalid_token`: The access token is not valid; `token_expired`: The access token has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "authentication_required" | "invalid_token" | "token_expired";
+                    };
+                };
+            };
+            /** @description `user_blocked`: This account is blocked; `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "user_blocked" | "forbidden";
+                    };
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "not_found";
+                    };
+                };
+            };
+            /** @description `onboarding_transition_invalid`: The driver's onboarding cannot make that change now */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "onboarding_transition_invalid";
+                    };
+                };
+            };
+            /** @description `payload_too_large`: The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description `unsupported_media_type`: The body must be application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description `internal_error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
                     };
                 };
             };
@@ -5052,7 +7999,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `internal_error`: Internal error; `misconfigured`: The service is misconfigured */
+            /** @description `internal_error`: Internal error */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -5060,7 +8007,19 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "internal_error" | "misconfigured";
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
                     };
                 };
             };
@@ -5127,7 +8086,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `internal_error`: Internal error; `misconfigured`: The service is misconfigured */
+            /** @description `internal_error`: Internal error */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -5135,7 +8094,19 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "internal_error" | "misconfigured";
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
                     };
                 };
             };
@@ -5264,7 +8235,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `internal_error`: Internal error; `misconfigured`: The service is misconfigured */
+            /** @description `internal_error`: Internal error */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -5272,7 +8243,19 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "internal_error" | "misconfigured";
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
                     };
                 };
             };
@@ -5320,7 +8303,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `internal_error`: Internal error; `misconfigured`: The service is misconfigured */
+            /** @description `internal_error`: Internal error */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -5328,7 +8311,19 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "internal_error" | "misconfigured";
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
                     };
                 };
             };
@@ -5416,7 +8411,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `internal_error`: Internal error; `misconfigured`: The service is misconfigured */
+            /** @description `internal_error`: Internal error */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -5424,7 +8419,19 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "internal_error" | "misconfigured";
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
                     };
                 };
             };
@@ -5472,7 +8479,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `internal_error`: Internal error; `misconfigured`: The service is misconfigured */
+            /** @description `internal_error`: Internal error */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -5480,7 +8487,19 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "internal_error" | "misconfigured";
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
                     };
                 };
             };
@@ -5557,7 +8576,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `internal_error`: Internal error; `misconfigured`: The service is misconfigured */
+            /** @description `internal_error`: Internal error */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -5565,7 +8584,19 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "internal_error" | "misconfigured";
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
                     };
                 };
             };
@@ -5642,7 +8673,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `internal_error`: Internal error; `misconfigured`: The service is misconfigured */
+            /** @description `internal_error`: Internal error */
             500: {
                 headers: {
                     [name: string]: unknown;
@@ -5650,7 +8681,19 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "internal_error" | "misconfigured";
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
                     };
                 };
             };

@@ -5,7 +5,9 @@ import { type EnqueueResult, enqueueDueSettlements } from "../queues/settlements
 import type { ServiceContext } from "../services/context";
 import { checkLedger } from "../services/ledger/check";
 import type { LedgerCheckReport } from "../services/ledger/invariants";
+import { type PurgeReport, purgeExpired } from "../services/retention/purge";
 import { type ClearingKind, type SweepOutcome, sweepClearing } from "../services/settlements/sweep";
+import { type DriverDocumentsReport, runDriverDocuments } from "./driver-documents";
 
 export interface NightlyReport {
   /** The São Paulo date that began at the scheduled time: what is due on it gets released. */
@@ -13,6 +15,8 @@ export interface NightlyReport {
   settlements: EnqueueResult | null;
   sweeps: Record<ClearingKind, SweepOutcome> | null;
   ledgerCheck: LedgerCheckReport | null;
+  driverDocuments: DriverDocumentsReport | null;
+  retention: PurgeReport | null;
 }
 
 /**
@@ -22,6 +26,8 @@ export interface NightlyReport {
  *    one message per page of 100 ids; the queue consumer releases them pending → available.
  * 2. Clearing accounts are swept into the platform's Efí balance (see CLEARING_SWEEPS).
  * 3. The ledger's invariants are checked; breaches are logged as errors.
+ * 4. Drivers whose documents expired are suspended, and expiry notices are sent.
+ * 5. Rows past their retention period are purged (src/services/retention/periods.ts).
  */
 export async function runNightly(ctx: ServiceContext, scheduledTime: number | Date): Promise<NightlyReport> {
   const at = new Date(scheduledTime);
@@ -59,6 +65,9 @@ export async function runNightly(ctx: ServiceContext, scheduledTime: number | Da
   }
   // -------------------------------------------------------------------------------------------
 
+  const driverDocuments = await step("driver_documents", () => runDriverDocuments(ctx, at));
+  const retention = await step("retention", () => purgeExpired(ctx, at));
+
   ctx.log.info("cron.nightly.done", {
     business_date: businessDate,
     release_pages: settlements?.pages,
@@ -67,10 +76,12 @@ export async function runNightly(ctx: ServiceContext, scheduledTime: number | Da
     efi_clearing_sweep: sweeps?.efi_clearing.status,
     card_clearing_sweep: sweeps?.card_clearing.status,
     ledger_ok: ledgerCheck?.ok,
+    drivers_suspended: driverDocuments?.suspended,
+    expiry_notices: driverDocuments?.notices,
     failed_steps: failures.length,
   });
   if (failures.length > 0) {
     throw new AggregateError(failures, `nightly run for ${businessDate}: ${failures.length} step(s) failed`);
   }
-  return { businessDate, settlements, sweeps, ledgerCheck };
+  return { businessDate, settlements, sweeps, ledgerCheck, driverDocuments, retention };
 }

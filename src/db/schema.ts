@@ -38,6 +38,8 @@ export const users = sqliteTable(
     cpfHash: text("cpf_hash"),
     createdAt: text("created_at").notNull(),
     updatedAt: text("updated_at").notNull(),
+    /** Set when the account was closed and anonymised (LGPD erasure); status is then `blocked`. */
+    erasedAt: text("erased_at"),
   },
   (t) => [
     uniqueIndex("users_email_unique").on(t.email),
@@ -103,6 +105,23 @@ export const auditLogs = sqliteTable(
     index("audit_logs_created_idx").on(t.createdAt),
     index("audit_logs_target_idx").on(t.targetType, t.targetId),
   ],
+);
+
+// ---- LGPD: consents and erasure --------------------------------------------------------------
+
+/** Each acceptance of a version of the terms or the privacy policy; never edited, kept after erasure. */
+export const consents = sqliteTable(
+  "consents",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id),
+    document: text("document", { enum: ["terms", "privacy"] }).notNull(),
+    version: text("version").notNull(),
+    acceptedAt: text("accepted_at").notNull(),
+  },
+  (t) => [index("consents_user_idx").on(t.userId, t.id)],
 );
 
 /** Fixed-window counters for rate limits that must also work locally (login attempts). */
@@ -188,6 +207,14 @@ export const quotes = sqliteTable("quotes", {
 // Drivers and rides
 
 export const DRIVER_STATUSES = ["offline", "online"] as const;
+export const ONBOARDING_STATUSES = [
+  "pending_documents",
+  "under_review",
+  "approved",
+  "rejected",
+  "suspended",
+] as const;
+export type OnboardingStatus = (typeof ONBOARDING_STATUSES)[number];
 
 export const drivers = sqliteTable(
   "drivers",
@@ -205,9 +232,71 @@ export const drivers = sqliteTable(
     /** Geohash of the last position at GEOHASH_CELL_PRECISION: the "drivers near here" index. */
     lastCell: text("last_cell"),
     lastSeenAt: text("last_seen_at"),
+    // Dispatch: when the driver last went from offline to online (idle time), and until when too
+    // many cancellations keep him from going online again.
+    onlineSince: text("online_since"),
+    cooldownUntil: text("cooldown_until"),
     updatedAt: text("updated_at").notNull(),
+    // Onboarding (src/services/drivers/onboarding.ts): only `approved` with unexpired documents
+    // may go online. `onboarding_reason` is the rejection or suspension reason shown to the driver.
+    onboardingStatus: text("onboarding_status", { enum: ONBOARDING_STATUSES })
+      .notNull()
+      .default("pending_documents"),
+    onboardingReason: text("onboarding_reason"),
+    /** Who suspended: `documents_expired` (the daily cron) or `staff`; null unless suspended. */
+    suspendedBy: text("suspended_by", { enum: ["documents_expired", "staff"] }),
+    onboardingChangedAt: text("onboarding_changed_at"),
+    /** The earliest expiry (YYYY-MM-DD) of the approved documents; valid through that day. */
+    documentsExpireOn: text("documents_expire_on"),
   },
-  (t) => [index("drivers_online_cell_idx").on(t.status, t.lastCell)],
+  (t) => [
+    index("drivers_online_cell_idx").on(t.status, t.lastCell),
+    index("drivers_onboarding_idx").on(t.onboardingStatus, t.userId),
+    index("drivers_documents_expire_idx").on(t.documentsExpireOn),
+  ],
+);
+
+// ---- Driver documents (onboarding) ----------------------------------------------------------
+
+export const DOCUMENT_KINDS = ["cnh", "crlv", "criminal_record", "vehicle_photo", "selfie"] as const;
+export type DocumentKind = (typeof DOCUMENT_KINDS)[number];
+export const DOCUMENT_REVIEW_STATUSES = ["pending", "approved", "rejected"] as const;
+
+/**
+ * One row per uploaded file (history kept: a new upload of a kind supersedes the older one for
+ * review, while the last approved one still counts for expiry). The file is in R2 (DOCUMENTS)
+ * under `object_key`, which embeds the driver's user id and is never taken from a request.
+ */
+export const driverDocuments = sqliteTable(
+  "driver_documents",
+  {
+    id: text("id").primaryKey(),
+    driverId: text("driver_id")
+      .notNull()
+      .references(() => users.id),
+    kind: text("kind", { enum: DOCUMENT_KINDS }).notNull(),
+    objectKey: text("object_key").notNull(),
+    contentType: text("content_type").notNull(),
+    sizeBytes: integer("size_bytes").notNull(),
+    sha256: text("sha256").notNull(),
+    number: text("number"),
+    /** YYYY-MM-DD; the document is valid through that day (São Paulo). */
+    expiresOn: text("expires_on"),
+    /** CNH only: the "exerce atividade remunerada" (EAR) remark, and the licence category. */
+    cnhEar: integer("cnh_ear", { mode: "boolean" }),
+    cnhCategory: text("cnh_category"),
+    reviewStatus: text("review_status", { enum: DOCUMENT_REVIEW_STATUSES }).notNull().default("pending"),
+    reviewedBy: text("reviewed_by"),
+    reviewedAt: text("reviewed_at"),
+    /** The smallest "days before expiry" notice sent (30, 7, 1): each is sent once. */
+    expiryNoticeDays: integer("expiry_notice_days"),
+    createdAt: text("created_at").notNull(),
+  },
+  (t) => [
+    uniqueIndex("driver_documents_object_unique").on(t.objectKey),
+    index("driver_documents_driver_idx").on(t.driverId, t.kind, t.id),
+    index("driver_documents_expires_idx").on(t.reviewStatus, t.expiresOn),
+  ],
 );
 
 export const RIDE_STATUSES = [
@@ -253,6 +342,14 @@ export const rides = sqliteTable(
     finalFareCents: integer("final_fare_cents"),
     distanceM: integer("distance_m"),
     durationS: integer("duration_s"),
+    // Trip integrity: the fare comes from the server's measure (distance_m along the RideRoom's
+    // trace, duration_s between the server's times). What the driver reported is kept, advisory.
+    driverReportedDistanceM: integer("driver_reported_distance_m"),
+    driverReportedDurationS: integer("driver_reported_duration_s"),
+    /** Why staff should review the fare (a measured fare was charged instead of the quote). */
+    fareReview: text("fare_review"),
+    /** When the passenger ended the trip before the dropoff (complete was then allowed anywhere). */
+    endedEarlyAt: text("ended_early_at"),
     cancellationFeeCents: integer("cancellation_fee_cents"),
     cancelledBy: text("cancelled_by", { enum: ["passenger", "driver", "system"] }),
     cancelReason: text("cancel_reason"),
@@ -266,6 +363,8 @@ export const rides = sqliteTable(
     completedAt: text("completed_at"),
     cancelledAt: text("cancelled_at"),
     expiredAt: text("expired_at"),
+    /** Why a ride expired: `request_timeout` (nobody accepted in time) or `no_driver_available`. */
+    expiredReason: text("expired_reason", { enum: ["request_timeout", "no_driver_available"] }),
     updatedAt: text("updated_at").notNull(),
   },
   (t) => [
@@ -301,6 +400,60 @@ export const rideEvents = sqliteTable(
     at: text("at").notNull(),
   },
   (t) => [primaryKey({ columns: [t.rideId, t.seq] })],
+);
+
+// Dispatch: offers of a ride to drivers, and drivers' cancellations of rides they had accepted.
+
+export const OFFER_STATUSES = ["open", "declined", "expired", "accepted", "withdrawn"] as const;
+export type OfferStatus = (typeof OFFER_STATUSES)[number];
+
+/** One row per ride and driver: a ride is never offered to the same driver twice. */
+export const rideOffers = sqliteTable(
+  "ride_offers",
+  {
+    rideId: text("ride_id")
+      .notNull()
+      .references(() => rides.id),
+    driverId: text("driver_id")
+      .notNull()
+      .references(() => users.id),
+    /** 1 for the first batch; 0 for a driver who accepted without having been offered the ride. */
+    batch: integer("batch").notNull(),
+    /** The search radius of the batch, in metres. */
+    radiusM: integer("radius_m").notNull(),
+    /** From the driver's stored position to the pickup when offered, in metres. */
+    distanceM: integer("distance_m"),
+    status: text("status", { enum: OFFER_STATUSES }).notNull(),
+    offeredAt: text("offered_at").notNull(),
+    expiresAt: text("expires_at").notNull(),
+    respondedAt: text("responded_at"),
+  },
+  (t) => [
+    primaryKey({ columns: [t.rideId, t.driverId] }),
+    // A driver holds at most one open offer at a time, whatever concurrent rooms try.
+    uniqueIndex("ride_offers_one_open_per_driver").on(t.driverId).where(sql`status = 'open'`),
+    check("ride_offers_status_check", sql`status IN (${inList(OFFER_STATUSES)})`),
+  ],
+);
+
+/** Each time a driver gave back a ride he had accepted: counted against his cancellation limit. */
+export const driverCancellations = sqliteTable(
+  "driver_cancellations",
+  {
+    id: text("id").primaryKey(),
+    driverId: text("driver_id")
+      .notNull()
+      .references(() => users.id),
+    rideId: text("ride_id")
+      .notNull()
+      .references(() => rides.id),
+    reason: text("reason").notNull(),
+    at: text("at").notNull(),
+  },
+  (t) => [
+    index("driver_cancellations_driver_idx").on(t.driverId, t.at),
+    uniqueIndex("driver_cancellations_ride_seq_unique").on(t.rideId, t.driverId, t.at),
+  ],
 );
 
 export const ratings = sqliteTable(
@@ -657,4 +810,59 @@ export const paymentMethods = sqliteTable(
     createdAt: text("created_at").notNull(),
   },
   (t) => [index("payment_methods_user_idx").on(t.userId, t.id)],
+);
+
+// ---------------------------------------------------------------------------------------------
+// Notifications: the phones a user registered for push, and the in-app inbox (every push is also
+// an inbox row).
+
+export const DEVICE_PLATFORMS = ["android", "ios"] as const;
+export type DevicePlatform = (typeof DEVICE_PLATFORMS)[number];
+
+/**
+ * A user's phone: its FCM registration token, which belongs to one user at a time. The API names
+ * a device by its id, never by its token in a URL (URLs are logged).
+ */
+export const devices = sqliteTable(
+  "devices",
+  {
+    id: text("id").primaryKey(),
+    token: text("token").notNull(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id),
+    platform: text("platform", { enum: DEVICE_PLATFORMS }).notNull(),
+    createdAt: text("created_at").notNull(),
+    lastSeenAt: text("last_seen_at").notNull(),
+  },
+  (t) => [uniqueIndex("devices_token_idx").on(t.token), index("devices_user_idx").on(t.userId)],
+);
+
+/**
+ * One notification of one user. `dedup_key` (event id and user) makes a job that runs twice
+ * write one row; `pushed_at` is set once the push went out, so a rerun does not push again, and
+ * `push_claimed_at` holds off a concurrent run of the same job while one is pushing.
+ */
+export const notifications = sqliteTable(
+  "notifications",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id")
+      .notNull()
+      .references(() => users.id),
+    kind: text("kind").notNull(),
+    title: text("title").notNull(),
+    body: text("body").notNull(),
+    /** JSON object of strings: what the app needs to open the right screen. */
+    data: text("data").notNull(),
+    dedupKey: text("dedup_key").notNull(),
+    createdAt: text("created_at").notNull(),
+    readAt: text("read_at"),
+    pushClaimedAt: text("push_claimed_at"),
+    pushedAt: text("pushed_at"),
+  },
+  (t) => [
+    uniqueIndex("notifications_dedup_key_idx").on(t.dedupKey),
+    index("notifications_user_idx").on(t.userId, t.id),
+  ],
 );

@@ -1,3 +1,4 @@
+import * as Sentry from "@sentry/cloudflare";
 import type { MiddlewareHandler } from "hono";
 import { createServiceContext } from "../composition";
 import { createLogger } from "../lib/logger";
@@ -6,13 +7,16 @@ import { answeringRoute } from "./answering-route";
 import type { AppEnv } from "./env";
 
 /**
- * Builds the request's service context and writes the one log line per request. Runs first,
- * so errors and unknown routes are logged and carry a request id too.
+ * Builds the request's service context and writes the one log line and the one metrics point
+ * per request. Runs first, so errors and unknown routes are logged and carry a request id too.
+ * The request id also tags the request's Sentry scope and trace span.
  */
 export const requestContext: MiddlewareHandler<AppEnv> = async (c, next) => {
   const started = Date.now();
   const requestId = crypto.randomUUID();
   c.set("requestId", requestId);
+  Sentry.getIsolationScope().setTag("request_id", requestId);
+  Sentry.getActiveSpan()?.setAttribute("request_id", requestId);
   let ctx: ReturnType<typeof createServiceContext> | undefined;
   try {
     ctx = createServiceContext(c.env, requestId);
@@ -21,13 +25,24 @@ export const requestContext: MiddlewareHandler<AppEnv> = async (c, next) => {
   } finally {
     // A WebSocket upgrade's headers are immutable; its id is in the log line only.
     if (c.res.status !== 101) c.res.headers.set("x-request-id", requestId);
+    const route = c.res.status === 404 || c.res.status === 405 ? null : (answeringRoute(c)?.path ?? null);
+    const durationMs = Date.now() - started;
     (ctx?.log ?? createLogger({ request_id: requestId })).info("request", {
       method: c.req.method,
-      route: c.res.status === 404 || c.res.status === 405 ? null : (answeringRoute(c)?.path ?? null),
+      route,
       path: new URL(c.req.url).pathname,
       status: c.res.status,
-      duration_ms: Date.now() - started,
+      duration_ms: durationMs,
       user_id: c.get("user")?.id ?? null,
+    });
+    // Unmatched paths share one label, so a scanner cannot grow the set of route labels.
+    ctx?.metrics.record({
+      event: "request",
+      route: route ?? "unmatched",
+      method: c.req.method,
+      status: c.res.status,
+      colo: String((c.req.raw.cf as { colo?: unknown } | undefined)?.colo ?? "unknown"),
+      durationMs,
     });
   }
 };

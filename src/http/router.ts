@@ -30,10 +30,15 @@ export const ProblemSchema = z
     code: z.enum(Object.keys(PROBLEMS) as [ProblemCode, ...ProblemCode[]]),
     request_id: z.string().optional(),
     errors: z.array(z.object({ path: z.string(), message: z.string() })).optional(),
+    retry_after: z
+      .number()
+      .int()
+      .optional()
+      .openapi({ description: "Seconds until the refused action may succeed; also sent as Retry-After" }),
   })
   .openapi("Problem");
 
-/** The 500s any route can answer: a bug, or a deployment whose configuration does not parse. */
+/** What any route can answer: a bug (500), or a deployment whose configuration is refused (503). */
 const SERVER_PROBLEMS: ProblemCode[] = ["internal_error", "misconfigured"];
 
 /**

@@ -40,7 +40,7 @@ export const LOCAL_RAIL_FAILING_KEY = "fail@pix.test";
 /**
  * The rail for development and tests until the Efí rail lands: no money moves, the payout is
  * confirmed at once, except to the key `fail@pix.test`, which fails ("recipient refused"). It
- * refuses to run in production, where a "paid" that sent nothing would be a lie: there the send
+ * refuses to run outside development and test, where a "paid" that sent nothing would be a lie: there the send
  * throws and the payout waits in transit, the money held, until a real rail settles it.
  */
 export class LocalPayoutRail implements PayoutRail {
@@ -49,8 +49,10 @@ export class LocalPayoutRail implements PayoutRail {
   constructor(private readonly appEnv: string) {}
 
   async send(request: PayoutRailRequest): Promise<PayoutRailReceipt> {
-    if (this.appEnv === "production") {
-      throw new Error("LocalPayoutRail does not send money; configure a real payout rail in production");
+    if (this.appEnv !== "development" && this.appEnv !== "test") {
+      throw new Error(
+        "LocalPayoutRail does not send money; configure a real payout rail outside development",
+      );
     }
     const reference = `local_${request.payoutId}`;
     if (request.pixKey === LOCAL_RAIL_FAILING_KEY) {

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { isDeployedUrl, isPublicSecret } from "./deployed-config";
 
 const base64Key32 = z.string().refine((v) => {
   try {
@@ -49,12 +50,45 @@ const configSchema = z.object({
         .filter(Boolean),
     ),
   SENTRY_DSN: z.string().default(""),
+  /** Share of requests Sentry traces (0–1); errors are always reported. */
+  SENTRY_TRACES_SAMPLE_RATE: z.coerce.number().min(0).max(1).default(0),
+  /** Bearer token of `GET /metrics` (the Prometheus scraper's own); empty: nobody may scrape. */
+  METRICS_TOKEN: z.string().default(""),
+  /**
+   * Where /metrics reads request series back from Analytics Engine (Cloudflare account id, the
+   * dataset, and a token with Account Analytics read); any empty: those series are left out.
+   */
+  ANALYTICS_ACCOUNT_ID: z.string().default(""),
+  ANALYTICS_DATASET: z.string().default(""),
+  ANALYTICS_API_TOKEN: z.string().default(""),
   QUOTE_TTL_SECONDS: positiveInt,
   RIDE_REQUEST_TTL_SECONDS: positiveInt,
   CANCELLATION_GRACE_SECONDS: positiveInt,
   IDEMPOTENCY_TTL_SECONDS: positiveInt,
   LOCATION_BROADCAST_INTERVAL_MS: positiveInt,
   NEARBY_RADIUS_M: positiveInt,
+  /** Trip integrity: the fare policy of a completed ride and where it may be completed. */
+  TRIP_DISTANCE_TOLERANCE_PCT: positiveInt.default(20),
+  TRIP_DURATION_TOLERANCE_S: positiveInt.default(900),
+  /** The most a measured fare may be, as a multiple of the quote (e.g. 2 or 1.5). */
+  TRIP_FARE_CAP_MULTIPLE: z.coerce.number().min(1).max(10).default(2),
+  COMPLETE_MAX_DROPOFF_DISTANCE_M: positiveInt.default(500),
+  /** How old a driver's stored position may be for them to accept a ride. */
+  DRIVER_POSITION_MAX_AGE_S: positiveInt.default(60),
+  // Dispatch: offers go out in batches of the nearest eligible drivers, each open for a window;
+  // the search radius widens through the steps (metres, ascending), the last being the maximum.
+  DISPATCH_BATCH_SIZE: positiveInt.default(5),
+  OFFER_TTL_SECONDS: positiveInt.default(15),
+  DISPATCH_RADIUS_STEPS_M: z
+    .string()
+    .default("2000,4000,8000")
+    .transform((v) => v.split(",").map((step) => Number(step.trim())))
+    .pipe(z.array(z.number().int().positive()).min(1))
+    .refine((steps) => steps.every((step, i) => i === 0 || step > (steps[i - 1] ?? 0)), "must ascend"),
+  // Driver cancellations: more than the limit in the window takes the driver offline for the cool-down.
+  DRIVER_CANCEL_LIMIT: positiveInt.default(3),
+  DRIVER_CANCEL_WINDOW_SECONDS: positiveInt.default(3600),
+  DRIVER_CANCEL_COOLDOWN_SECONDS: positiveInt.default(1800),
   // Efí (see docs/architecture.md, Payments). Base URLs point at the local sandbox in dev.
   EFI_PIX_BASE_URL: z.url(),
   EFI_CARD_BASE_URL: z.string().default(""),
@@ -78,6 +112,15 @@ const configSchema = z.object({
   PIX_CHARGE_TTL_SECONDS: positiveInt,
   /** Which rail sends payouts: Efí's Pix send, or the local rail (no money moves; dev and tests). */
   PAYOUT_RAIL: z.enum(["efi", "local"]).default("efi"),
+  // Push through Firebase Cloud Messaging HTTP v1. An empty project turns push off: notifications
+  // are then inbox rows only. Dev and tests point the two URLs at the local emulator (sandbox/push).
+  FCM_PROJECT_ID: z.string().default(""),
+  /** The service account's `client_email`: the `iss` of the JWT exchanged for an access token. */
+  FCM_CLIENT_EMAIL: z.string().default(""),
+  /** The service account's `private_key` (PKCS#8 PEM; `\n` escapes are accepted). A secret. */
+  FCM_PRIVATE_KEY: z.string().default(""),
+  FCM_OAUTH_URL: z.url().default("https://oauth2.googleapis.com/token"),
+  FCM_BASE_URL: z.url().default("https://fcm.googleapis.com"),
 });
 
 export type Config = z.infer<typeof configSchema>;
@@ -99,6 +142,39 @@ export function loadConfig(env: Env): Config {
     // Names of the broken variables only: never their values, which may be secrets.
     throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join(".")}: ${i.message}`));
   }
+  const problems = deployedProblems(parsed.data, env);
+  if (problems.length > 0) throw new ConfigError(problems);
   cache.set(env, parsed.data);
   return parsed.data;
+}
+
+/**
+ * What staging and production demand beyond a well-formed configuration, as the names of what
+ * is wrong (never a value). Development and test run without them: the local sandbox, no
+ * certificate, the local rails. Anything that fails open locally (an empty allowlist checks no
+ * sender, an empty card URL picks a provider that approves every charge) is refused here.
+ */
+function deployedProblems(config: Config, env: object): string[] {
+  if (config.APP_ENV === "development" || config.APP_ENV === "test") return [];
+  const problems: string[] = [];
+  // Every binding is checked, not only the ones named here, so a secret added later is covered
+  // as soon as its development value is listed.
+  for (const [name, value] of Object.entries(env)) {
+    if (typeof value === "string" && name !== "JWT_SIGNING_KEYS" && isPublicSecret(value)) {
+      problems.push(`${name}: a committed development value`);
+    }
+  }
+  if (config.JWT_SIGNING_KEYS.some((key) => isPublicSecret(key.secret))) {
+    problems.push("JWT_SIGNING_KEYS: a committed development value");
+  }
+  if (config.METRICS_TOKEN.length < 32) problems.push("METRICS_TOKEN: required, 32+ characters");
+  if (!config.SENTRY_DSN) problems.push("SENTRY_DSN: required");
+  for (const name of ["EFI_PIX_BASE_URL", "EFI_CARD_BASE_URL", "PUBLIC_BASE_URL"] as const) {
+    if (!isDeployedUrl(config[name])) problems.push(`${name}: required, https and not loopback`);
+  }
+  if (config.EFI_WEBHOOK_ALLOWED_IPS.length === 0) problems.push("EFI_WEBHOOK_ALLOWED_IPS: required");
+  const mtls = (env as { EFI_MTLS?: { fetch?: unknown } }).EFI_MTLS;
+  if (typeof mtls?.fetch !== "function") problems.push("EFI_MTLS: mtls_certificates binding missing");
+  if (config.PAYOUT_RAIL !== "efi") problems.push("PAYOUT_RAIL: must be efi");
+  return problems;
 }

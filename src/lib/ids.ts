@@ -15,7 +15,12 @@ export type IdPrefix =
   | "dlq"
   | "rfd"
   | "whk"
-  | "pm";
+  | "pm"
+  | "ntf"
+  | "dvc"
+  | "dcx"
+  | "doc"
+  | "cns";
 
 /** Opaque, time-sortable ids with a type prefix, e.g. `usr_01JD8Y3M0S3Q4VQK6E9Q1T2B5C`. */
 export function newId(prefix: IdPrefix, now: number = Date.now()): string {

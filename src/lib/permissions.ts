@@ -15,6 +15,7 @@ export const PERMISSIONS = [
   "payments:refund",
   "payouts:approve",
   "ledger:read",
+  "drivers:review",
 ] as const;
 
 export type Permission = (typeof PERMISSIONS)[number];
@@ -35,7 +36,7 @@ const ROLE_PERMISSIONS: Record<UserRole, readonly Permission[]> = {
     "audit:read",
   ],
   support: ["users:read", "users:block", "audit:read", "reports:read"],
-  ops: ["pricing:read", "pricing:write", "commission:read", "reports:read", "users:read"],
+  ops: ["pricing:read", "pricing:write", "commission:read", "reports:read", "users:read", "drivers:review"],
 };
 
 export const STAFF_ROLES = ["admin", "finance", "support", "ops"] as const satisfies readonly UserRole[];

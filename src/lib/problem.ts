@@ -30,6 +30,7 @@ export const PROBLEMS = {
   idempotency_in_progress: { status: 409, title: "A request with this Idempotency-Key is in progress" },
   registration_conflict: { status: 409, title: "An account cannot be created with these details" },
   passenger_has_active_ride: { status: 409, title: "The passenger already has an active ride" },
+  outstanding_cancellation_fee: { status: 409, title: "A cancellation fee is still unpaid" },
   driver_has_active_ride: { status: 409, title: "The driver already has an active ride" },
   ride_already_accepted: { status: 409, title: "Another driver accepted this ride" },
   ride_not_requested: { status: 409, title: "The ride is no longer waiting for a driver" },
@@ -37,6 +38,11 @@ export const PROBLEMS = {
   vehicle_required: { status: 409, title: "Register a vehicle first" },
   vehicle_category_mismatch: { status: 409, title: "The vehicle does not serve this category" },
   driver_offline: { status: 409, title: "Go online first" },
+  driver_too_far: { status: 409, title: "You are too far from the pickup" },
+  driver_position_stale: { status: 409, title: "Your position is too old; send your location" },
+  trip_too_far_from_dropoff: { status: 422, title: "The trip cannot end this far from the dropoff" },
+  driver_cooldown: { status: 409, title: "Too many cancellations; you cannot go online yet" },
+  offer_not_open: { status: 409, title: "You have no open offer for this ride" },
   already_rated: { status: 409, title: "You already rated this ride" },
   insufficient_funds: { status: 409, title: "The balance does not cover this amount" },
   driver_credit_insufficient: { status: 409, title: "Top up your prepaid credit to accept rides" },
@@ -52,6 +58,16 @@ export const PROBLEMS = {
   card_required: { status: 409, title: "Add a card first" },
   cpf_required: { status: 409, title: "Card payments need the account holder's CPF" },
   payment_not_retryable: { status: 409, title: "Only a failed payment can be retried" },
+  driver_not_approved: { status: 409, title: "Your documents have not been approved yet" },
+  driver_documents_expired: { status: 409, title: "A document of yours has expired; upload a new one" },
+  driver_documents_incomplete: { status: 409, title: "The driver's documents are missing or not acceptable" },
+  onboarding_transition_invalid: {
+    status: 409,
+    title: "The driver's onboarding cannot make that change now",
+  },
+  unsupported_document_type: { status: 415, title: "Send the document as JPEG, PNG or PDF" },
+  document_content_mismatch: { status: 422, title: "The file's content does not match its type" },
+  wallet_not_settled: { status: 409, title: "Money is still held in the wallet" },
   payload_too_large: { status: 413, title: "The body is too large" },
   unsupported_media_type: { status: 415, title: "The body must be application/json" },
   upgrade_required: { status: 426, title: "This route needs a WebSocket upgrade" },
@@ -60,7 +76,7 @@ export const PROBLEMS = {
   webhook_forbidden: { status: 403, title: "The webhook sender is not allowed" },
   rate_limited: { status: 429, title: "Too many requests" },
   internal_error: { status: 500, title: "Internal error" },
-  misconfigured: { status: 500, title: "The service is misconfigured" },
+  misconfigured: { status: 503, title: "The service is misconfigured" },
 } as const satisfies Record<string, { status: ContentfulStatusCode; title: string }>;
 
 export type ProblemCode = keyof typeof PROBLEMS;
@@ -78,6 +94,8 @@ export interface ProblemDocument {
   code: ProblemCode;
   request_id?: string;
   errors?: FieldError[];
+  /** Seconds until the refused action may succeed (also sent as `Retry-After`). */
+  retry_after?: number;
 }
 
 export function statusOf(code: ProblemCode): ContentfulStatusCode {
@@ -89,17 +107,23 @@ export class ApiError extends Error {
   readonly code: ProblemCode;
   readonly errors?: FieldError[];
   readonly headers?: Record<string, string>;
+  readonly retryAfter?: number;
 
+  /** `retryAfter` (seconds) goes in the body as `retry_after` and in a `Retry-After` header. */
   constructor(
     code: ProblemCode,
     detail?: string,
-    options: { errors?: FieldError[]; headers?: Record<string, string> } = {},
+    options: { errors?: FieldError[]; headers?: Record<string, string>; retryAfter?: number } = {},
   ) {
     super(detail ?? PROBLEMS[code].title);
     this.name = "ApiError";
     this.code = code;
     this.errors = options.errors;
-    this.headers = options.headers;
+    this.retryAfter = options.retryAfter;
+    this.headers =
+      options.retryAfter === undefined
+        ? options.headers
+        : { ...options.headers, "retry-after": String(options.retryAfter) };
   }
 
   get status(): ContentfulStatusCode {
@@ -110,7 +134,7 @@ export class ApiError extends Error {
 export function problemDocument(
   code: ProblemCode,
   detail: string,
-  extra: { requestId?: string; errors?: FieldError[] } = {},
+  extra: { requestId?: string; errors?: FieldError[]; retryAfter?: number } = {},
 ): ProblemDocument {
   const { status, title } = PROBLEMS[code];
   return {
@@ -121,6 +145,7 @@ export function problemDocument(
     code,
     ...(extra.requestId ? { request_id: extra.requestId } : {}),
     ...(extra.errors ? { errors: extra.errors } : {}),
+    ...(extra.retryAfter !== undefined ? { retry_after: extra.retryAfter } : {}),
   };
 }
 

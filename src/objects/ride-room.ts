@@ -2,12 +2,13 @@ import { DurableObject } from "cloudflare:workers";
 import { createServiceContext } from "../composition";
 import type { SocketsEnd } from "../services/auth/user-channel";
 import type { ServiceContext } from "../services/context";
+import { type Notice, withdrawnNotice } from "../services/dispatch";
 import type { WireEvent } from "../services/events/wire";
-import { offerToNearbyDrivers } from "../services/rides/offers";
+import { prepareCompletion } from "../services/rides/completion";
 import { insertRide, persistTransition, rideFromDatabase } from "../services/rides/persistence";
-import type { DriverLocation, RideRoomPort } from "../services/rides/room";
+import type { DriverLocation, ReportedTrip, RideRoomPort } from "../services/rides/room";
 import { type ActResult, decide, isTerminal, type RideAction, type RideRow } from "../services/rides/state";
-import { offerView, rideView } from "../services/rides/view";
+import { rideView } from "../services/rides/view";
 import { FrameMeter } from "./frame-limit";
 import {
   CLOSE_CODES,
@@ -19,21 +20,28 @@ import {
   parseSince,
   type SocketIdentity,
 } from "./protocol";
-import { RideStorage } from "./ride-storage";
+import { RideDispatcher } from "./ride-dispatcher";
+import { RideStorage, type StoredEvent } from "./ride-storage";
 
 /**
+ * It is longer than 300 lines because a Durable Object's RPC methods, socket handlers and alarm must be
+ * methods of its one class; what they decide lives in `services/rides`, `services/dispatch` and
+ * `ride-dispatcher.ts`, and what remains here is ordering, storage and fan-out.
+ *
  * One per ride: the single writer of the ride's state. Transitions run one at a time (a promise
  * chain, since awaiting D1 would otherwise let a second request interleave), are checked against
  * the local copy, written to D1 with a status guard, appended to the event log, then published.
  */
 export class RideRoom extends DurableObject<Env> implements RideRoomPort {
   private readonly store: RideStorage;
+  private readonly dispatcher: RideDispatcher;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly frames = new FrameMeter();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
     this.store = new RideStorage(ctx.storage);
+    this.dispatcher = new RideDispatcher(ctx.storage, this.store);
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
   }
 
@@ -48,13 +56,46 @@ export class RideRoom extends DurableObject<Env> implements RideRoomPort {
       this.store.save(row);
       this.store.schedule("expire", Date.parse(row.expiresAt));
       this.record(row, "ride.created", [row.passengerId]);
-      this.ctx.waitUntil(offerToNearbyDrivers(ctx, row, this.wire(row, "ride.offered", 0, offerView(row))));
+      await this.dispatcher.restart();
       return { ok: true, ride: row };
     });
   }
 
   async act(action: RideAction): Promise<ActResult> {
     return this.serialized(() => this.apply(action));
+  }
+
+  /**
+   * The assigned driver ends the trip. The fare is settled here, from this room's trace and the
+   * server's clock (`prepareCompletion`); the driver's figures are only recorded.
+   */
+  async complete(driverId: string, reported: ReportedTrip): Promise<ActResult> {
+    return this.serialized(() => this.completeNow(driverId, reported));
+  }
+
+  /** The passenger ends the trip before the dropoff: the driver may then complete anywhere. */
+  async endEarly(passengerId: string): Promise<ActResult> {
+    return this.serialized(async () => {
+      const row = this.load();
+      if (!row) return { ok: false, code: "not_found", detail: "No such ride" };
+      if (row.passengerId !== passengerId) {
+        return { ok: false, code: "forbidden", detail: "Only the ride's passenger can end it early" };
+      }
+      if (row.status !== "in_progress") {
+        return {
+          ok: false,
+          code: "invalid_transition",
+          detail: `The ride is ${row.status}; this needs it in_progress`,
+        };
+      }
+      const at = new Date().toISOString();
+      if (this.store.mark("ended_early", at)) {
+        const event = this.wire(row, "ride.ended_early", 0, { ride_id: row.id, ended_early_at: at });
+        this.broadcast(event);
+        this.ctx.waitUntil(this.context().publish(event, { users: [row.driverId] }));
+      }
+      return { ok: true, ride: row };
+    });
   }
 
   /** The assigned driver's position: kept here, sent to the passenger at most once per interval. */
@@ -72,6 +113,8 @@ export class RideRoom extends DurableObject<Env> implements RideRoomPort {
     const last = this.store.location();
     const due = !last || now - last.sentAt >= this.context().config.LOCATION_BROADCAST_INTERVAL_MS;
     this.store.saveLocation(JSON.stringify(location), now, due ? now : (last?.sentAt ?? now));
+    if (row.status === "in_progress")
+      this.store.appendTrace({ lat: location.lat, lng: location.lng, at: now });
     if (due) this.broadcast(this.wire(row, "driver.location", 0, location), "passenger");
     return { ok: true, ride: row };
   }
@@ -143,8 +186,54 @@ export class RideRoom extends DurableObject<Env> implements RideRoomPort {
     for (const kind of this.store.dueTimers(now)) {
       if (kind === "expire") await this.act({ kind: "expire" });
       this.store.cancelTimers(kind);
+      // After the cancel: the step schedules its own next run.
+      if (kind === "dispatch") await this.serialized(() => this.dispatch());
     }
     this.store.armAlarm();
+  }
+
+  async dispatchNow(): Promise<void> {
+    if (this.load()?.status === "requested") this.store.schedule("dispatch", Date.now());
+  }
+
+  /** One dispatch step (inside the serialized chain, so never beside a transition). */
+  private async dispatch(): Promise<void> {
+    const row = this.load();
+    // Past its deadline the ride is the expiry timer's, which runs first in the same alarm.
+    if (row?.status !== "requested" || Date.now() >= Date.parse(row.expiresAt)) return;
+    const { notices, exhausted } = await this.dispatcher.step(this.context(), row);
+    this.notify(notices);
+    if (exhausted) await this.apply({ kind: "expire", reason: "no_driver_available" });
+  }
+
+  private notify(notices: Notice[]): void {
+    if (notices.length === 0) return;
+    const ctx = this.context();
+    this.ctx.waitUntil(Promise.all(notices.map(({ event, users }) => ctx.publish(event, { users }))));
+  }
+
+  private async completeNow(driverId: string, reported: ReportedTrip, resynced = false): Promise<ActResult> {
+    const row = this.load();
+    if (!row) return { ok: false, code: "not_found", detail: "No such ride" };
+    const last = this.store.location();
+    const position = last ? (JSON.parse(last.data) as DriverLocation) : undefined;
+    const prepared = await prepareCompletion(
+      this.context(),
+      row,
+      driverId,
+      {
+        trace: this.store.trace(),
+        lastLocation: last && position ? { lat: position.lat, lng: position.lng, at: last.at } : undefined,
+        endedEarlyAt: this.store.marked("ended_early"),
+      },
+      reported,
+    );
+    if (prepared.ok) return this.apply(prepared.action);
+    // A refusal may come from a stale copy (a write that landed in D1 without us): check once.
+    if (prepared.maybeStale && !resynced && (await this.resync()))
+      return this.completeNow(driverId, reported, true);
+    const { maybeStale: _maybeStale, ...refusal } = prepared;
+    return refusal;
   }
 
   private async apply(action: RideAction, resynced = false): Promise<ActResult> {
@@ -189,6 +278,13 @@ export class RideRoom extends DurableObject<Env> implements RideRoomPort {
     this.store.save(decision.next);
     const recipients = [decision.next.passengerId, decision.next.driverId].filter((id): id is string => !!id);
     this.record(decision.next, decision.event, recipients);
+    const reason = decision.next.status === "accepted" ? "accepted_by_another" : "ride_closed";
+    this.notify(persisted.withdrawn.map((driverId) => withdrawnNotice(row.id, driverId, reason)));
+    if (decision.next.status !== "requested") this.store.cancelTimers("dispatch");
+    if (decision.event === "ride.reassigning") {
+      this.store.schedule("expire", Date.parse(decision.next.expiresAt));
+      await this.dispatcher.restart();
+    }
     if (isTerminal(decision.next.status)) this.store.cancelTimers();
     this.store.armAlarm();
     return { ok: true, ride: decision.next };
@@ -213,19 +309,14 @@ export class RideRoom extends DurableObject<Env> implements RideRoomPort {
     }
     this.store.save(row);
     for (const event of events) {
-      const data: unknown = JSON.parse(event.data);
-      const wire: WireEvent = {
-        type: event.type,
-        id: eventId(row.id, event.seq),
-        seq: event.seq,
-        ride_id: row.id,
-        data,
-        at: event.at,
-      };
       this.store.appendEvent(event);
-      this.broadcast(wire);
+      this.broadcast(storedToWire(row.id, event));
     }
     if (isTerminal(row.status)) this.store.cancelTimers();
+    if (row.status === "requested") {
+      this.store.schedule("expire", Date.parse(row.expiresAt));
+      this.store.schedule("dispatch", Date.now());
+    }
     this.store.armAlarm();
     return true;
   }
@@ -263,14 +354,7 @@ export class RideRoom extends DurableObject<Env> implements RideRoomPort {
   private eventsSince(since: number): WireEvent[] {
     const row = this.load();
     if (!row || since <= 0) return [];
-    return this.store.eventsAfter(since).map((e) => ({
-      type: e.type,
-      id: eventId(row.id, e.seq),
-      seq: e.seq,
-      ride_id: row.id,
-      data: JSON.parse(e.data),
-      at: e.at,
-    }));
+    return this.store.eventsAfter(since).map((e) => storedToWire(row.id, e));
   }
 
   private load(): RideRow | null {
@@ -286,6 +370,17 @@ export class RideRoom extends DurableObject<Env> implements RideRoomPort {
   private context(): ServiceContext {
     return createServiceContext(this.env);
   }
+}
+
+function storedToWire(rideId: string, event: StoredEvent): WireEvent {
+  return {
+    type: event.type,
+    id: eventId(rideId, event.seq),
+    seq: event.seq,
+    ride_id: rideId,
+    data: JSON.parse(event.data),
+    at: event.at,
+  };
 }
 
 /** Codes 1005, 1006 and 1015 describe a close but may not be sent in one. */

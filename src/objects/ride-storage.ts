@@ -1,4 +1,5 @@
 import type { RideRow } from "../services/rides/state";
+import { TRACE_MAX_POINTS, type TracePoint, worthStoring } from "../services/rides/trip-measure";
 
 export interface StoredEvent {
   seq: number;
@@ -9,7 +10,9 @@ export interface StoredEvent {
 
 /**
  * A RideRoom's own SQLite storage: the ride row it decides from, its event log for `?since=`
- * replay, the driver's last position, and named timers behind the one alarm a Durable Object has.
+ * replay, the driver's last position, the trip's trace (the assigned driver's positions while
+ * the ride is in progress, thinned and bounded as `worthStoring` and TRACE_MAX_POINTS say), the
+ * passenger's "ended early" mark, and named timers behind the one alarm a Durable Object has.
  */
 export class RideStorage {
   private readonly sql: SqlStorage;
@@ -21,6 +24,8 @@ export class RideStorage {
       CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, type TEXT NOT NULL, data TEXT NOT NULL, at TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS location (id INTEGER PRIMARY KEY CHECK (id = 1), data TEXT NOT NULL, at INTEGER NOT NULL, sent_at INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS timers (kind TEXT PRIMARY KEY, due_at INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS trace (n INTEGER PRIMARY KEY, lat REAL NOT NULL, lng REAL NOT NULL, at INTEGER NOT NULL);
+      CREATE TABLE IF NOT EXISTS marks (name TEXT PRIMARY KEY, at TEXT NOT NULL);
     `);
   }
 
@@ -56,12 +61,42 @@ export class RideStorage {
       .toArray();
   }
 
-  /** The driver's last position (JSON) and when it was last sent to the passenger, if any. */
-  location(): { data: string; sentAt: number } | undefined {
+  /** The driver's last position (JSON), when it came, and when it was last sent to the passenger. */
+  location(): { data: string; at: number; sentAt: number } | undefined {
     const row = this.sql
-      .exec<{ data: string; sent_at: number }>("SELECT data, sent_at FROM location WHERE id = 1")
+      .exec<{ data: string; at: number; sent_at: number }>(
+        "SELECT data, at, sent_at FROM location WHERE id = 1",
+      )
       .toArray()[0];
-    return row ? { data: row.data, sentAt: row.sent_at } : undefined;
+    return row ? { data: row.data, at: row.at, sentAt: row.sent_at } : undefined;
+  }
+
+  /** Appends a trip position unless it is too close to the last one kept or the trace is full. */
+  appendTrace(point: TracePoint): void {
+    const last = this.sql
+      .exec<{ n: number; lat: number; lng: number; at: number }>(
+        "SELECT n, lat, lng, at FROM trace ORDER BY n DESC LIMIT 1",
+      )
+      .toArray()[0];
+    // n counts from 1 without gaps (rows are never deleted), so the last n is the number of rows.
+    if (last && last.n >= TRACE_MAX_POINTS) return;
+    if (!worthStoring(last, point)) return;
+    this.sql.exec("INSERT INTO trace (lat, lng, at) VALUES (?, ?, ?)", point.lat, point.lng, point.at);
+  }
+
+  trace(): TracePoint[] {
+    return this.sql
+      .exec<{ lat: number; lng: number; at: number }>("SELECT lat, lng, at FROM trace ORDER BY n")
+      .toArray();
+  }
+
+  /** Sets a named moment once (a second call keeps the first); answers whether this call set it. */
+  mark(name: string, at: string): boolean {
+    return this.sql.exec("INSERT OR IGNORE INTO marks (name, at) VALUES (?, ?)", name, at).rowsWritten > 0;
+  }
+
+  marked(name: string): string | undefined {
+    return this.sql.exec<{ at: string }>("SELECT at FROM marks WHERE name = ?", name).toArray()[0]?.at;
   }
 
   saveLocation(data: string, at: number, sentAt: number): void {

@@ -53,6 +53,7 @@ export async function handleDeadLetterBatch(batch: MessageBatch, ctx: ServiceCon
         attempts: message.attempts,
         recorded,
       });
+      if (recorded) ctx.metrics.record({ event: "dlq", queue: batch.queue, messages: 1 });
       message.ack();
     } catch (error) {
       ctx.log.error("queue.dead_letter_record_failed", {
@@ -86,6 +87,7 @@ export async function parseOrDeadLetter<T>(
   });
   try {
     await recordDeadLetter(ctx, queue, message);
+    ctx.metrics.record({ event: "queue", queue, result: "malformed", messages: 1 });
     message.ack();
   } catch (error) {
     ctx.log.error("queue.dead_letter_record_failed", { ...fields, error: describeError(error) });

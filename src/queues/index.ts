@@ -1,6 +1,7 @@
 import { createServiceContext } from "../composition";
 import { QUEUES } from "../services/queue-messages";
 import { handleDeadLetterBatch, recordDeadLetter } from "./dead-letters";
+import { handleNotificationsBatch } from "./notifications";
 import { handlePaymentsBatch } from "./payments";
 import { describeError } from "./retry";
 import { handleSettlementsBatch } from "./settlements";
@@ -20,6 +21,10 @@ export async function handleQueue(batch: MessageBatch, env: Env, _ctx: Execution
     case QUEUES.payments:
       return handlePaymentsBatch(batch, ctx);
     case QUEUES.paymentsDeadLetter:
+      return handleDeadLetterBatch(batch, ctx);
+    case QUEUES.notifications:
+      return handleNotificationsBatch(batch, ctx);
+    case QUEUES.notificationsDeadLetter:
       return handleDeadLetterBatch(batch, ctx);
     default: {
       ctx.log.error("queue.unknown", { queue: batch.queue, messages: batch.messages.length });

@@ -33,6 +33,7 @@ export async function handlePaymentsBatch(batch: MessageBatch, ctx: ServiceConte
           detail: outcome.detail,
         });
         message.retry({ delaySeconds });
+        ctx.metrics.record({ event: "queue", queue: batch.queue, result: "not_confirmed", messages: 1 });
         continue;
       }
       ctx.log.info("payments.webhook_item", {
@@ -43,6 +44,7 @@ export async function handlePaymentsBatch(batch: MessageBatch, ctx: ServiceConte
         detail: outcome.status === "flagged" ? outcome.detail : undefined,
       });
       message.ack();
+      ctx.metrics.record({ event: "queue", queue: batch.queue, result: "ack", messages: 1 });
     } catch (error) {
       const delaySeconds = retryDelaySeconds(message.attempts);
       ctx.log.error("queue.message_failed", {
@@ -54,6 +56,7 @@ export async function handlePaymentsBatch(batch: MessageBatch, ctx: ServiceConte
       });
       Sentry.captureException(error);
       message.retry({ delaySeconds });
+      ctx.metrics.record({ event: "queue", queue: batch.queue, result: "retry", messages: 1 });
     }
   }
 }

@@ -86,6 +86,7 @@ export async function handleSettlementsBatch(batch: MessageBatch, ctx: ServiceCo
     try {
       await handleSettlementMessage(ctx, body, fields);
       message.ack();
+      ctx.metrics.record({ event: "queue", queue: batch.queue, result: "ack", messages: 1 });
     } catch (error) {
       const delaySeconds = retryDelaySeconds(message.attempts);
       ctx.log.error("queue.message_failed", {
@@ -96,6 +97,7 @@ export async function handleSettlementsBatch(batch: MessageBatch, ctx: ServiceCo
       });
       Sentry.captureException(error);
       message.retry({ delaySeconds });
+      ctx.metrics.record({ event: "queue", queue: batch.queue, result: "retry", messages: 1 });
     }
   }
 }

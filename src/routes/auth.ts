@@ -10,6 +10,7 @@ import {
 } from "../http/router";
 import { isValidCpf, normalizeCpf } from "../lib/documents";
 import * as auth from "../services/auth/accounts";
+import { CURRENT_VERSIONS } from "../services/users/consents";
 import { SessionSchema } from "./schemas";
 
 // Trimmed before the format check (z.email() alone refuses surrounding spaces); the service
@@ -40,6 +41,14 @@ const RegisterSchema = z
       .transform(normalizeCpf)
       .optional()
       .openapi({ example: "529.982.247-25", description: "Stored encrypted; never returned" }),
+    terms_version: z
+      .literal(CURRENT_VERSIONS.terms)
+      .optional()
+      .openapi({ description: "The terms of use accepted; omitted means the current version" }),
+    privacy_version: z
+      .literal(CURRENT_VERSIONS.privacy)
+      .optional()
+      .openapi({ description: "The privacy policy accepted; omitted means the current version" }),
   })
   .openapi("RegisterRequest");
 

@@ -8,7 +8,9 @@ import {
   jsonContent,
   problemResponses,
 } from "../http/router";
+import { listOpenOffers } from "../services/dispatch";
 import * as drivers from "../services/drivers";
+import { RideOfferSchema } from "./rides/offer-schema";
 import { CategorySchema, LatLngSchema } from "./schemas";
 
 // ---------------------------------------------------------------------------------------------
@@ -98,14 +100,22 @@ const goOnline = createRoute({
   operationId: "goOnline",
   summary: "Go online at a position",
   description:
-    "For drivers with a vehicle; stores the position and makes the driver `online`, so new rides of their category nearby are offered to them and they may accept rides.",
+    "For drivers with a vehicle whose documents staff approved and which have not expired (`409 driver_not_approved`, `409 driver_documents_expired`); stores the position and makes the driver `online`, so new rides of their category nearby are offered to them and they may accept rides.",
   tags: ["Drivers"],
   security: [{ bearerAuth: [] }],
   middleware: [requireAuth, requireRole("driver")] as const,
   request: jsonBody(LatLngSchema),
   responses: {
     200: jsonContent(DriverProfileSchema, "The driver profile, online"),
-    ...problemResponses(...BODY_PROBLEMS, ...AUTH_PROBLEMS, "forbidden", "vehicle_required"),
+    ...problemResponses(
+      ...BODY_PROBLEMS,
+      ...AUTH_PROBLEMS,
+      "forbidden",
+      "vehicle_required",
+      "driver_not_approved",
+      "driver_documents_expired",
+      "driver_cooldown",
+    ),
   },
 });
 
@@ -147,6 +157,22 @@ const postLocation = createRoute({
   },
 });
 
+const listOffers = createRoute({
+  method: "get",
+  path: "/me/offers",
+  operationId: "listDriverOffers",
+  summary: "The rides offered to the driver now",
+  description:
+    "For drivers; read only. The driver's open offers, soonest to close first: a driver holds at most one open offer at a time, so the list has one item or none. Each shows the pickup area, the distance to it, the estimate and the category, never the passenger. Accept with `POST /v1/rides/{id}/accept`, turn down with `POST /v1/rides/{id}/decline`.",
+  tags: ["Drivers"],
+  security: [{ bearerAuth: [] }],
+  middleware: [requireAuth, requireRole("driver")] as const,
+  responses: {
+    200: jsonContent(z.object({ items: z.array(RideOfferSchema) }), "The open offers"),
+    ...problemResponses(...AUTH_PROBLEMS, "forbidden"),
+  },
+});
+
 export const driverRoutes = createRouter()
   .openapi(getMe, async (c) => {
     return c.json(await drivers.getDriverProfile(c.get("ctx"), c.get("user").id), 200);
@@ -156,6 +182,9 @@ export const driverRoutes = createRouter()
   })
   .openapi(goOnline, async (c) => {
     return c.json(await drivers.goOnline(c.get("ctx"), c.get("user").id, c.req.valid("json")), 200);
+  })
+  .openapi(listOffers, async (c) => {
+    return c.json({ items: await listOpenOffers(c.get("ctx"), c.get("user").id) }, 200);
   })
   .openapi(goOffline, async (c) => {
     return c.json(await drivers.goOffline(c.get("ctx"), c.get("user").id), 200);

@@ -26,6 +26,11 @@ export const OPENAPI_TAGS = [
       "`/v1/ws`: single-use tickets for the WebSocket upgrades of `/v1/ws` and `/v1/rides/{id}/ws`, which take no token in the URL.",
   },
   {
+    name: "Notifications",
+    description:
+      "`/v1/devices` and `/v1/notifications`: the phones push notifications go to, and the in-app inbox of every notification.",
+  },
+  {
     name: "Admin",
     description: "`/v1/admin`: staff operations, each behind a named permission; the writes are audited.",
   },

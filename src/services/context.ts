@@ -2,9 +2,11 @@ import type { Database } from "../db/client";
 import type { UserRole } from "../db/schema";
 import type { CardProvider } from "../integrations/card/provider";
 import type { EfiClient } from "../integrations/efi";
+import type { PushClient } from "../integrations/fcm";
 import type { PayoutRail } from "../integrations/payout-rail";
 import type { Config } from "../lib/config";
 import type { Logger } from "../lib/logger";
+import type { Metrics } from "../lib/metrics";
 import type { UserChannelPort } from "./auth/user-channel";
 import type { Publish } from "./events/wire";
 import type { RoutingProvider } from "./pricing/routing";
@@ -20,6 +22,8 @@ export interface ServiceContext {
   config: Config;
   now: () => Date;
   log: Logger;
+  /** Data points for dashboards (Analytics Engine); a no-op where no dataset is bound. */
+  metrics: Metrics;
   requestId: string;
   /** Trip distance and duration estimates; tests may swap in a fake. */
   routing: RoutingProvider;
@@ -32,7 +36,12 @@ export interface ServiceContext {
   efi: EfiClient;
   /** Card charges (Efí's card API, or the local provider when no card API is configured). */
   cards: CardProvider;
-  /** Sends a domain event to a ride's sockets and users' channels: `publish(event, { ride, users })`. */
+  /** Push to phones through FCM; null when push is off (no FCM project configured). */
+  push: PushClient | null;
+  /**
+   * Sends a domain event to a ride's sockets and users' channels: `publish(event, { ride, users })`.
+   * Events listed in `src/services/notifications/rules.ts` also become notification jobs.
+   */
   publish: Publish;
   /** The Durable Object that owns a ride's state: every change to a ride goes through it. */
   rideRoom: (rideId: string) => RideRoomPort;

@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { NOTIFICATION_KINDS } from "./notifications/kinds";
 
 /**
  * Every queue message the Worker sends or receives, in one place. Producers build messages
@@ -13,6 +14,8 @@ export const QUEUES = {
   settlementsDeadLetter: "settlements-dlq",
   payments: "payments",
   paymentsDeadLetter: "payments-dlq",
+  notifications: "notifications",
+  notificationsDeadLetter: "notifications-dlq",
 } as const;
 
 /** Queues accept messages up to 128 KB; a page of 100 ids is about 3.5 KB. */
@@ -67,3 +70,31 @@ export const PaymentsQueueMessage = z.discriminatedUnion("type", [WebhookItemMes
 
 export type WebhookItemMessage = z.infer<typeof WebhookItemMessage>;
 export type PaymentsQueueMessage = z.infer<typeof PaymentsQueueMessage>;
+
+// ---------------------------------------------------------------------------------------------
+// Notifications: one job per recipient of a published event (src/services/notifications/rules.ts).
+
+const UserId = z.string().regex(/^usr_[0-9A-Z]{26}$/, "must be a user id");
+
+/**
+ * Write the inbox row of one event for one user, then push it to the user's phones. The event id
+ * and the user make the row's dedup key, so a job delivered twice writes one row.
+ */
+export const SendNotificationMessage = z.object({
+  type: z.literal("send_notification"),
+  event_id: z.string().min(1).max(200),
+  /** A user, or the driver of a ride (looked up when the job runs). */
+  recipient: z.union([
+    z.object({ user_id: UserId }).strict(),
+    z.object({ driver_of_ride: z.string().regex(/^ride_[0-9A-Z]{26}$/, "must be a ride id") }).strict(),
+  ]),
+  kind: z.enum(NOTIFICATION_KINDS),
+  title: z.string().min(1).max(200),
+  body: z.string().max(1000),
+  data: z.record(z.string().max(64), z.string().max(500)),
+});
+
+export const NotificationsQueueMessage = z.discriminatedUnion("type", [SendNotificationMessage]);
+
+export type SendNotificationMessage = z.infer<typeof SendNotificationMessage>;
+export type NotificationsQueueMessage = z.infer<typeof NotificationsQueueMessage>;

@@ -11,7 +11,7 @@ import { sandboxControl } from "../efi-network";
 import { registerWebhook } from "../efi-webhook-helpers";
 import { call } from "../helpers";
 import { expectLedgerConsistent } from "../money-helpers";
-import { bearer, onlineDriver, openSocket, requestedRide } from "../ride-helpers";
+import { bearer, completeAtDropoff, onlineDriver, openSocket, requestedRide } from "../ride-helpers";
 
 const WAIT = { timeout: 20_000, interval: 100 };
 
@@ -32,13 +32,11 @@ describe("a Pix ride, end to end against the Efí sandbox", { timeout: 120_000 }
       const reply = await call("POST", `/v1/rides/${ride.id}/${step}`, { token: driver.accessToken });
       expect(reply.status, reply.text).toBe(200);
     }
-    const completed = await call("POST", `/v1/rides/${ride.id}/complete`, {
-      token: driver.accessToken,
-      body: { distance_m: 3000, duration_s: 600 },
-    });
+    // At the dropoff; a normal trip is charged its quote, whatever the app reports.
+    const completed = await completeAtDropoff(driver, ride.id, { distance_m: 3000, duration_s: 600 });
     expect(completed.status, completed.text).toBe(200);
     const fare = completed.json.final_fare_cents as number;
-    expect(fare).toBe(1350);
+    expect(fare).toBe(ride.estimated_fare_cents);
 
     // The passenger is told how to pay: a BR Code and a QR image, also at GET /payment.
     const qr = await passengerChannel.next((m) => m.type === "payment.qr_generated", 10_000);

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { call, expectProblem, readReply, registerUser } from "../helpers";
 import { rideWithDriver } from "../ride-helpers";
 import { legitimateCaller } from "../security/callers";
-import { type D1Snapshot, d1Snapshot, expectUnchanged } from "../security/d1-snapshot";
+import { type D1Snapshot, expectUnchanged } from "../security/d1-snapshot";
 import {
   documentedCodes,
   documentedStatuses,
@@ -13,6 +13,7 @@ import {
   operationsOf,
   statusesOfDocument,
 } from "../security/openapi";
+import { settledSnapshot } from "../security/quiet-dispatch";
 import { ROUTES, type RouteEntry } from "../security/routes.table";
 import { replyProblem } from "./replies";
 import { type FuzzRequest, mutatedRequest, type Overrides, toRequest, validRequest } from "./requests";
@@ -107,11 +108,11 @@ for (const [key, entry] of Object.entries(ROUTES)) {
     const operation = operationOf(doc, key);
     const documentStatuses = statusesOfDocument(doc);
     const { token, overrides } = await fuzzContext(entry);
-    let baseline: D1Snapshot = await d1Snapshot();
+    let baseline: D1Snapshot = await settledSnapshot();
 
     const check = async (request: FuzzRequest) => {
       const reply = await readReply(await exports.default.fetch(toRequest(operation, request, token)));
-      const after = await d1Snapshot();
+      const after = await settledSnapshot();
       const before = baseline;
       baseline = after;
       const problem = replyProblem(doc, operation, reply, documentStatuses);

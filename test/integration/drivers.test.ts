@@ -6,6 +6,7 @@ import { cellOf, cellsWithin, haversineMeters, type LatLng, MAX_COVER_CELLS } fr
 import { availableRidesQuery } from "../../src/services/drivers/available-rides";
 import { LOCATION_WRITE_INTERVAL_MS } from "../../src/services/drivers/location";
 import { call, expectProblem, registerUser, type TestUser, unique } from "../helpers";
+import { approveDriverInD1 } from "../onboarding-helpers";
 
 // Paulista avenue; every position in these tests is an offset from the centre of its cell, so
 // "same cell" and "neighbour cell" hold by construction (a 5-char cell is ±0.022° around it).
@@ -22,6 +23,7 @@ const VEHICLE = { plate: "BRA2E19", model: "Onix 1.0", color: "Prata", category:
 
 async function driverWithVehicle(vehicle: Partial<typeof VEHICLE> = {}) {
   const driver = await registerUser("driver");
+  await approveDriverInD1(driver.id);
   const reply = await call("PUT", "/v1/drivers/me/vehicle", {
     token: driver.accessToken,
     body: { ...VEHICLE, ...vehicle },
@@ -96,8 +98,18 @@ async function insertRide(seed: RideSeed): Promise<string> {
   return id;
 }
 
-const availableAt = (driver: TestUser, at: LatLng, extra = "") =>
-  call("GET", `/v1/rides/available?lat=${at.lat}&lng=${at.lng}${extra}`, { token: driver.accessToken });
+/** The driver goes online at `at` (his stored position), then lists the rides around it. */
+async function availableAt(driver: TestUser, at: LatLng, query = "") {
+  const online = await call("POST", "/v1/drivers/me/online", { token: driver.accessToken, body: at });
+  expect(online.status, online.text).toBe(200);
+  return call("GET", `/v1/rides/available${query}`, { token: driver.accessToken });
+}
+
+/** A point as offers show it: pickup to 3 decimal places, dropoff to 2. */
+const rounded = (point: LatLng, places: number) => ({
+  lat: Number(point.lat.toFixed(places)),
+  lng: Number(point.lng.toFixed(places)),
+});
 
 // ---------------------------------------------------------------------------------------------
 
@@ -402,8 +414,8 @@ describe("GET /v1/rides/available", () => {
     expect(first).toEqual({
       id: nearId,
       category,
-      pickup: near,
-      dropoff: offset(near, -0.02, 0.01),
+      pickup: rounded(near, 3),
+      dropoff: rounded(offset(near, -0.02, 0.01), 2),
       estimated_fare_cents: 1500,
       payment_method: "pix",
       distance_to_pickup_m: Math.round(haversineMeters(CENTRE, near)),
@@ -446,7 +458,7 @@ describe("GET /v1/rides/available", () => {
     const ids = [];
     for (const dLat of [0.001, 0.002, 0.003])
       ids.push(await insertRide({ pickup: offset(CENTRE, dLat, 0), category }));
-    const limited = await availableAt(driver, CENTRE, "&limit=2");
+    const limited = await availableAt(driver, CENTRE, "?limit=2");
     expect(limited.status, limited.text).toBe(200);
     expect(limited.json.items.map((r: { id: string }) => r.id)).toEqual(ids.slice(0, 2));
 
@@ -456,22 +468,33 @@ describe("GET /v1/rides/available", () => {
 
   it("needs a vehicle", async () => {
     const driver = await registerUser("driver");
-    expectProblem(await availableAt(driver, CENTRE), 409, "vehicle_required");
+    expectProblem(
+      await call("GET", "/v1/rides/available", { token: driver.accessToken }),
+      409,
+      "vehicle_required",
+    );
+  });
+
+  it("searches around the driver's stored position: lat and lng in the query are ignored", async () => {
+    const { driver, category } = await scenario();
+    const id = await insertRide({ pickup: offset(CENTRE, 0.001, 0), category });
+    const far = offset(CENTRE, 0.3, 0.3);
+    const there = await availableAt(driver, far, `?lat=${CENTRE.lat}&lng=${CENTRE.lng}`);
+    expect(there.status, there.text).toBe(200);
+    expect(there.json).toEqual({ items: [] });
+    const here = await availableAt(driver, CENTRE, `?lat=${far.lat}&lng=${far.lng}`);
+    expect(here.json.items.map((r: { id: string }) => r.id)).toEqual([id]);
   });
 
   it.each([
-    ["lat is missing", `lng=${CENTRE.lng}`, "lat"],
-    ["lng is missing", `lat=${CENTRE.lat}`, "lng"],
-    ["lat is empty", `lat=&lng=${CENTRE.lng}`, "lat"],
-    ["lat is not a number", `lat=abc&lng=${CENTRE.lng}`, "lat"],
-    ["lat is beyond 90", `lat=91&lng=${CENTRE.lng}`, "lat"],
-    ["limit is 0", `lat=${CENTRE.lat}&lng=${CENTRE.lng}&limit=0`, "limit"],
-    ["limit is above 50", `lat=${CENTRE.lat}&lng=${CENTRE.lng}&limit=51`, "limit"],
-  ])("answers 400 when %s", async (_name, query, path) => {
+    ["limit is 0", "limit=0"],
+    ["limit is above 50", "limit=51"],
+    ["limit is not a number", "limit=abc"],
+  ])("answers 400 when %s", async (_name, query) => {
     const { driver } = await scenario();
-    const reply = await call("GET", `/v1/rides/available?${query}`, { token: driver.accessToken });
+    const reply = await availableAt(driver, CENTRE, `?${query}`);
     expectProblem(reply, 400, "validation_failed");
-    expect(reply.json.errors[0].path).toBe(path);
+    expect(reply.json.errors[0].path).toBe("limit");
   });
 
   it("reads candidates through rides_requested_cell_idx, never a full scan of rides", async () => {

@@ -1265,7 +1265,7 @@ describe("LocalCardProvider (the fake for development and tests)", () => {
     idempotencyKey: "pay_1",
   };
 
-  it("approves, refuses on its refused token, and refuses to run in production", async () => {
+  it("approves, refuses on its refused token, and refuses to run in staging or production", async () => {
     const local = new LocalCardProvider("test");
     expect(await local.charge({ ...request, paymentToken: "tok_ok" })).toEqual({
       status: "approved",
@@ -1274,9 +1274,11 @@ describe("LocalCardProvider (the fake for development and tests)", () => {
     expect(await local.charge({ ...request, paymentToken: LOCAL_CARD_REFUSED_TOKEN })).toMatchObject({
       status: "refused",
     });
-    await expect(
-      new LocalCardProvider("production").charge({ ...request, paymentToken: "tok_ok" }),
-    ).rejects.toThrow(/production/);
+    for (const appEnv of ["staging", "production"] as const) {
+      await expect(
+        new LocalCardProvider(appEnv).charge({ ...request, paymentToken: "tok_ok" }),
+      ).rejects.toThrow(/outside development/);
+    }
   });
 });
 

@@ -18,15 +18,25 @@ import { rideView } from "../../src/services/rides/view";
 import { sandboxControl } from "../efi-network";
 import { call, expectProblem, registerUser, type TestUser, unique } from "../helpers";
 import { expectLedgerConsistent, insertCompletedRide, insertUser } from "../money-helpers";
-import { bearer, onlineDriver, openSocket, postRide, requestRide, rideRow } from "../ride-helpers";
+import {
+  bearer,
+  completeAtDropoff,
+  onlineDriver,
+  openSocket,
+  postRide,
+  requestRide,
+  rideRow,
+} from "../ride-helpers";
 
 // Card payments through the app; Efí's card API is the in-process sandbox, which decides a charge
 // by the payment token's last character: 1, 2 or 3 refuse it, anything else approves it.
 
-// pop, 3000 m, 600 s: max(500 + 150 × 3 + 30 × 10, 800) + 100 = 1350; commission 20 % = 270.
+// What the driver's app reports (advisory, never priced).
 const TRIP = { distance_m: 3000, duration_s: 600 };
-const FARE = 1350;
-const COMMISSION = 270;
+// The quote of pop from Sé to Paulista, which a normal trip is charged: 2,560 m × 1.3 = 3,328 m
+// in 479 s at 25 km/h; 500 + 150 × 3.328 + 30 × 479 / 60 = 1238.7 → 1239, + 100 = 1339; 20 % = 268.
+const FARE = 1339;
+const COMMISSION = 268;
 const SHARE = FARE - COMMISSION;
 
 const REFUSED_FOR_SECURITY = "Transação não autorizada por motivos de segurança.";
@@ -107,7 +117,7 @@ async function decidedPayment(rideId: string): Promise<PaymentRow> {
 
 /** Completes the ride and waits for its card charge. */
 async function completeCardRide(rideId: string, driver: TestUser) {
-  const completed = await postRide(driver.accessToken, rideId, "complete", TRIP);
+  const completed = await completeAtDropoff(driver, rideId, TRIP);
   expect(completed.status, completed.text).toBe(200);
   expect(completed.json).toMatchObject({ status: "completed", final_fare_cents: FARE });
   return decidedPayment(rideId);

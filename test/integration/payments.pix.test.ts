@@ -19,7 +19,15 @@ import {
   sandboxCobCount,
   settle,
 } from "../payment-helpers";
-import { bearer, onlineDriver, openSocket, postRide, requestedRide, type TestSocket } from "../ride-helpers";
+import {
+  bearer,
+  completeAtDropoff,
+  onlineDriver,
+  openSocket,
+  postRide,
+  requestedRide,
+  type TestSocket,
+} from "../ride-helpers";
 
 const TTL_MS = Number(env.PIX_CHARGE_TTL_SECONDS) * 1000;
 
@@ -35,11 +43,14 @@ async function rideInProgress(paymentMethod: "pix" | "cash" = "pix") {
   return { passenger, driver, rideId: ride.id, channel };
 }
 
+// The quote of pop from Sé to Paulista, which a normal trip is charged: 2,560 m × 1.3 = 3,328 m
+// in 479 s at 25 km/h.
+const FARE = 1339;
+
 async function complete(driver: TestUser, rideId: string) {
-  const reply = await postRide(driver.accessToken, rideId, "complete", { distance_m: 3000, duration_s: 600 });
+  const reply = await completeAtDropoff(driver, rideId, { distance_m: 3000, duration_s: 600 });
   expect(reply.status, reply.text).toBe(200);
-  // pop: max(500 + 150×3 + 30×10, 800) + 100 booking fee = 1350
-  expect(reply.json).toMatchObject({ status: "completed", final_fare_cents: 1350 });
+  expect(reply.json).toMatchObject({ status: "completed", final_fare_cents: FARE });
   return reply;
 }
 
@@ -79,7 +90,7 @@ describe("a Pix ride's payment at completion", () => {
       payer_id: passenger.id,
       method: "pix",
       status: "pending",
-      amount_cents: 1350,
+      amount_cents: FARE,
       refunded_cents: 0,
       attempt: 1,
     });
@@ -98,7 +109,7 @@ describe("a Pix ride's payment at completion", () => {
     expect(cob.json).toMatchObject({
       txid: row?.txid,
       status: "ATIVA",
-      valor: { original: "13.50" },
+      valor: { original: "13.39" },
       chave: env.EFI_PIX_KEY,
       calendario: { expiracao: Number(env.PIX_CHARGE_TTL_SECONDS) },
       pixCopiaECola: row?.copia_e_cola,
@@ -112,7 +123,7 @@ describe("a Pix ride's payment at completion", () => {
       data: {
         payment_id: paymentId,
         ride_id: rideId,
-        amount_cents: 1350,
+        amount_cents: FARE,
         txid: row?.txid,
         copia_e_cola: row?.copia_e_cola,
         qr_code_png: row?.qr_code_png,
@@ -137,7 +148,7 @@ describe("a Pix ride's payment at completion", () => {
         purpose: "ride",
         status: "pending",
         method: "pix",
-        amount_cents: 1350,
+        amount_cents: FARE,
         refunded_cents: 0,
         ride_id: rideId,
         payer_id: passenger.id,
@@ -178,6 +189,7 @@ describe("a Pix ride's payment at completion", () => {
     await channel.next((m) => m.type === "payment.qr_generated");
     const ctx = createServiceContext(env);
     const ride = await getRide(ctx, { id: passenger.id, role: "passenger", sessionId: "test" }, rideId);
+    if (!("passenger_id" in ride)) throw new Error("the passenger got the offer view");
     await startRidePayment(ctx, ride);
     await startRidePayment(ctx, ride);
     const count = await env.DB.prepare("SELECT COUNT(*) AS n FROM payments WHERE ride_id = ?")
@@ -244,7 +256,7 @@ describe("when Efí fails at completion", () => {
       pix: { txid: txidOf(String(row?.id), 1), attempt: 1 },
     });
     expect(healed.json.pix.copia_e_cola).toMatch(/^000201/);
-    expect((await efiCob(String(row?.txid))).json.valor.original).toBe("13.50");
+    expect((await efiCob(String(row?.txid))).json.valor.original).toBe("13.39");
     const event = await channel.next((m) => m.type === "payment.qr_generated");
     expect(event.data.txid).toBe(row?.txid);
   });
@@ -353,7 +365,7 @@ describe("expiry and regeneration", () => {
     expect(reply.json).toMatchObject({
       id: first?.id,
       status: "pending",
-      amount_cents: 1350,
+      amount_cents: FARE,
       pix: { txid: newTxid, attempt: 2, end_to_end_id: null },
     });
     expect(reply.json.pix.copia_e_cola).toMatch(/^000201/);
@@ -361,11 +373,11 @@ describe("expiry and regeneration", () => {
     expect(reply.json.pix.qr_code_png).not.toBe(first?.qr_code_png);
     expect(Date.parse(reply.json.pix.expires_at)).toBeGreaterThan(Date.now());
     expect(await ridePaymentRow(rideId)).toMatchObject({ status: "pending", attempt: 2, txid: newTxid });
-    expect((await efiCob(newTxid)).json).toMatchObject({ status: "ATIVA", valor: { original: "13.50" } });
+    expect((await efiCob(newTxid)).json).toMatchObject({ status: "ATIVA", valor: { original: "13.39" } });
     expect(paymentIdOfTxid(newTxid)).toBe(first?.id);
 
     const second = await channel.next((m) => m.type === "payment.qr_generated" && m.data.txid === newTxid);
-    expect(second.data).toMatchObject({ payment_id: first?.id, attempt: 2, amount_cents: 1350 });
+    expect(second.data).toMatchObject({ payment_id: first?.id, attempt: 2, amount_cents: FARE });
     expect(qrEvents(channel, rideId)).toHaveLength(2);
 
     // Regenerating the fresh one again changes nothing.

@@ -109,6 +109,8 @@ describe("POST /v1/rides/quote", () => {
       surge_multiplier: 1,
       expires_at: expect.stringMatching(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/),
       currency: "BRL",
+      outstanding_fee_cents: 0,
+      outstanding_fee_ride_ids: [],
     });
     expect(comfort.json).toMatchObject({ category: "comfort", estimated_fare_cents: comfortFare });
     expect(comfort.json.estimated_fare_cents).toBeGreaterThan(pop.json.estimated_fare_cents);

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { call } from "../helpers";
-import { bearer, onlineDriver, openSocket, requestedRide } from "../ride-helpers";
+import { bearer, completeAtDropoff, onlineDriver, openSocket, requestedRide } from "../ride-helpers";
 
 describe("a ride from request to completion", () => {
   it("walks the lifecycle, keeps D1 and ride_events in step, and streams events in order", async () => {
@@ -19,23 +19,25 @@ describe("a ride from request to completion", () => {
       const reply = await call("POST", `/v1/rides/${ride.id}/${step}`, { token: driver.accessToken });
       expect(reply.status, reply.text).toBe(200);
     }
-    const completed = await call("POST", `/v1/rides/${ride.id}/complete`, {
-      token: driver.accessToken,
-      body: { distance_m: 3000, duration_s: 600 },
-    });
+    // At the dropoff; the distance and duration the app reports are recorded, never priced.
+    const completed = await completeAtDropoff(driver, ride.id, { distance_m: 3000, duration_s: 600 });
     expect(completed.status, completed.text).toBe(200);
-    // pop: max(500 + 150×3 + 30×10, 800) + 100 booking fee = 1350
+    // One position is too few to measure the trip: the passenger pays the quote.
     expect(completed.json).toMatchObject({
       status: "completed",
-      final_fare_cents: 1350,
-      distance_m: 3000,
-      duration_s: 600,
+      final_fare_cents: ride.estimated_fare_cents,
+      distance_m: null,
+      driver_reported_distance_m: 3000,
+      driver_reported_duration_s: 600,
+      fare_review: null,
     });
 
     await socket.next((m) => m.type === "ride.completed");
     // A Pix ride's completion creates its charge: the QR follows, outside the ride's log (seq 0).
     await socket.next((m) => m.type === "payment.qr_generated");
-    const types = socket.messages.filter((m) => m.ride_id === ride.id).map((m) => m.type);
+    // The ride's events; the driver's position at the dropoff streams beside them (seq 0).
+    const rideMessages = socket.messages.filter((m) => m.ride_id === ride.id && m.type !== "driver.location");
+    const types = rideMessages.map((m) => m.type);
     expect(types).toEqual([
       "ride.accepted",
       "ride.arrived",
@@ -43,14 +45,19 @@ describe("a ride from request to completion", () => {
       "ride.completed",
       "payment.qr_generated",
     ]);
-    expect(socket.messages.map((m) => m.seq)).toEqual([2, 3, 4, 5, 0]);
+    expect(rideMessages.map((m) => m.seq)).toEqual([2, 3, 4, 5, 0]);
 
     const row = await env.DB.prepare(
       "SELECT status, driver_id, final_fare_cents, last_seq FROM rides WHERE id = ?",
     )
       .bind(ride.id)
       .first();
-    expect(row).toEqual({ status: "completed", driver_id: driver.id, final_fare_cents: 1350, last_seq: 5 });
+    expect(row).toEqual({
+      status: "completed",
+      driver_id: driver.id,
+      final_fare_cents: ride.estimated_fare_cents,
+      last_seq: 5,
+    });
     const events = await env.DB.prepare("SELECT seq, type FROM ride_events WHERE ride_id = ? ORDER BY seq")
       .bind(ride.id)
       .all();

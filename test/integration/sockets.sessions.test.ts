@@ -6,6 +6,7 @@ import {
   bearer,
   onlineDriver,
   openSocket,
+  postRide,
   requestedRide,
   rideWithDriver,
   type TestSocket,
@@ -152,14 +153,18 @@ async function channelEvents(userId: string, rideId: string): Promise<string[]> 
 
 describe("sessions end everywhere at once", { timeout: 20_000 }, () => {
   it("blocking a driver closes his ride socket and channel with 4403 within a second; no offer reaches him", async () => {
-    const { driver, ride } = await rideWithDriver();
-    const rideSocket = await openSocket(`/v1/rides/${ride.id}/ws`, bearer(driver.accessToken));
+    // Away from the drivers other tests of this file left online, so that he is the nearest.
+    const pickup = { lat: -23.45, lng: -46.75 };
+    const trip = { pickup, dropoff: { lat: pickup.lat - 0.02, lng: pickup.lng } };
+    const driver = await onlineDriver("pop", pickup);
     const channel = await openSocket("/v1/ws", bearer(driver.accessToken));
-    await expectOpen(rideSocket);
     await expectOpen(channel);
-    // Before the block he is in dispatch: a new ride nearby is offered to him.
-    const { ride: before } = await requestedRide();
-    await channel.next((m) => m.type === "ride.offered" && m.ride_id === before.id);
+    // Before the block he is in dispatch: a new ride nearby is offered to him, and he takes it.
+    const { ride } = await requestedRide(trip);
+    await channel.next((m) => m.type === "ride.offered" && m.ride_id === ride.id);
+    expect((await postRide(driver.accessToken, ride.id, "accept")).status).toBe(200);
+    const rideSocket = await openSocket(`/v1/rides/${ride.id}/ws`, bearer(driver.accessToken));
+    await expectOpen(rideSocket);
 
     const admin = await createStaff("admin");
     const started = Date.now();
@@ -170,7 +175,7 @@ describe("sessions end everywhere at once", { timeout: 20_000 }, () => {
 
     const row = await env.DB.prepare("SELECT status FROM drivers WHERE user_id = ?").bind(driver.id).first();
     expect(row?.status).toBe("offline");
-    const { ride: after } = await requestedRide();
+    const { ride: after } = await requestedRide(trip);
     await sleep(300); // offers go out in the background of the request; give one time to arrive
     expect(await channelEvents(driver.id, after.id)).toEqual([]);
     const again = await openSocket("/v1/ws", bearer(driver.accessToken));

@@ -2,6 +2,7 @@ import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { type ApiClient, createApiClient, type Problem } from "../../clients/ts";
 import { unique } from "../helpers";
+import { approveDriverInD1 } from "../onboarding-helpers";
 import { PAULISTA, SE } from "../ride-helpers";
 
 /** A client as an app holds it: the token is read on each call, so a login after creation counts. */
@@ -32,7 +33,8 @@ async function register(role: "passenger" | "driver") {
   return { api, user: data.user };
 }
 
-async function goOnline(api: ApiClient) {
+async function goOnline(api: ApiClient, driverId: string) {
+  await approveDriverInD1(driverId);
   const vehicle = await api.PUT("/v1/drivers/me/vehicle", {
     body: { plate: "ABC1D23", model: "Onix", color: "Prata", category: "pop" },
   });
@@ -48,8 +50,8 @@ describe("the typed client (clients/ts) against the Worker", () => {
     const passenger = await register("passenger");
     const driver = await register("driver");
     const rival = await register("driver");
-    await goOnline(driver.api);
-    await goOnline(rival.api);
+    await goOnline(driver.api, driver.user.id);
+    await goOnline(rival.api, rival.user.id);
 
     const quote = await passenger.api.POST("/v1/rides/quote", {
       body: { pickup: SE, dropoff: PAULISTA, category: "pop" },
@@ -106,18 +108,21 @@ describe("the typed client (clients/ts) against the Worker", () => {
     expect(started.response.status, JSON.stringify(started.error)).toBe(200);
     expect(started.data).toMatchObject({ id, status: "in_progress", seq: 4 });
 
+    // At the dropoff: complete is refused far from it.
+    const at = await driver.api.POST("/v1/drivers/me/location", { body: PAULISTA });
+    expect(at.response.status, JSON.stringify(at.error)).toBe(202);
     const completed = await driver.api.POST("/v1/rides/{id}/complete", {
       ...ride,
       body: { distance_m: 3000, duration_s: 600 },
     });
     expect(completed.response.status, JSON.stringify(completed.error)).toBe(200);
-    // pop: max(500 + 150×3 + 30×10, 800) + 100 booking fee = 1350
+    // The server sets the fare: the quote for a normal trip; the app's figures are only recorded.
     expect(completed.data).toMatchObject({
       id,
       status: "completed",
-      final_fare_cents: 1350,
-      distance_m: 3000,
-      duration_s: 600,
+      final_fare_cents: quote.data.estimated_fare_cents,
+      driver_reported_distance_m: 3000,
+      driver_reported_duration_s: 600,
       seq: 5,
     });
 

@@ -20,15 +20,25 @@ import {
 import { BASE, call, createStaff, expectProblem, readReply, registerUser, type TestUser } from "../helpers";
 import { expectLedgerConsistent } from "../money-helpers";
 import { ridePaymentRow } from "../payment-helpers";
-import { bearer, onlineDriver, openSocket, postRide, requestedRide, type TestSocket } from "../ride-helpers";
+import {
+  bearer,
+  completeAtDropoff,
+  onlineDriver,
+  openSocket,
+  postRide,
+  requestedRide,
+  type TestSocket,
+} from "../ride-helpers";
 
 // The Efí webhook over HTTP, end to end: a Pix ride is completed through the API (its payment
 // and charge are created then), the charge is paid at the in-process sandbox, whose webhook
 // reaches our route through the Worker's own fetch; the real payments queue runs the consumer.
 
 /** pop: max(500 + 150×3 + 30×10, 800) + 100 booking fee; commission 20 % (min R$ 1,00). */
-const FARE = 1350;
-const COMMISSION = 270;
+// The quote of pop from Sé to Paulista, which a normal trip is charged: 2,560 m × 1.3 = 3,328 m
+// in 479 s at 25 km/h; 500 + 150 × 3.328 + 30 × 479 / 60 = 1238.7 → 1239, + 100 = 1339; 20 % = 268.
+const FARE = 1339;
+const COMMISSION = 268;
 
 beforeAll(async () => {
   await registerWebhook();
@@ -54,7 +64,7 @@ async function completedPixRide(): Promise<PixRide> {
   }
   const channel = await openSocket("/v1/ws", bearer(passenger.accessToken));
   const driverChannel = await openSocket("/v1/ws", bearer(driver.accessToken));
-  const done = await postRide(driver.accessToken, ride.id, "complete", { distance_m: 3000, duration_s: 600 });
+  const done = await completeAtDropoff(driver, ride.id, { distance_m: 3000, duration_s: 600 });
   expect(done.status, done.text).toBe(200);
   expect(done.json.final_fare_cents).toBe(FARE);
   const payment = await vi.waitFor(async () => {

@@ -10,19 +10,34 @@ import { post } from "../../src/services/ledger/post";
 import { driverCreditStanding, recordCreditTopup } from "../../src/services/ledger/ride-postings";
 import { persistTransition } from "../../src/services/rides/persistence";
 import { decide } from "../../src/services/rides/state";
-import { expectProblem, registerUser, type TestUser, unique } from "../helpers";
+import { call, expectProblem, registerUser, type TestUser, unique } from "../helpers";
 import {
+  completeAtDropoff,
   expectRideConsistent,
   onlineDriver,
+  PAULISTA,
   postRide,
   requestedRide,
   rideRow,
   rideState,
+  SE,
+  sendLocation,
 } from "../ride-helpers";
 
 const ctx = () => createServiceContext(env);
 const CREDIT_FLOOR = -2000; // migrations/0004 settlement_config.credit_floor_cents
 const GRACE_SECONDS = 120; // wrangler.toml CANCELLATION_GRACE_SECONDS
+
+/** Today's quote of the pop trip `requestRide` makes (Sé to Paulista). */
+async function popQuote(): Promise<number> {
+  const passenger = await registerUser("passenger");
+  const reply = await call("POST", "/v1/rides/quote", {
+    token: passenger.accessToken,
+    body: { pickup: SE, dropoff: PAULISTA, category: "pop" },
+  });
+  expect(reply.status, reply.text).toBe(200);
+  return reply.json.estimated_fare_cents;
+}
 
 const creditOf = (driverId: string) => balanceOf(ctx(), driverAccount(driverId, "credit"));
 const revenue = () => balanceOf(ctx(), platformAccount("revenue"));
@@ -38,11 +53,22 @@ async function cashRideInProgress(category = "pop", driver?: TestUser) {
   return { passenger, driver: taker, ride };
 }
 
+/** A commission rule as seeded (migrations): rate in basis points, half up, raised to a minimum. */
+const commissionOf = (fare: number, rateBp: number, minCents: number) =>
+  Math.max(minCents, Math.floor((fare * rateBp + 5000) / 10_000));
+const POP_COMMISSION = { rateBp: 2000, minCents: 100 };
+const COMFORT_COMMISSION = { rateBp: 2500, minCents: 150 };
+
+/**
+ * Completes a cash ride at the dropoff; the fare is the quote (the trip is too thinly traced to
+ * measure), whatever the driver's app reports. Answers the commission taken.
+ */
 async function completeCashRide(driver: TestUser, trip = { distance_m: 3000, duration_s: 600 }) {
   const { ride } = await cashRideInProgress("pop", driver);
-  const reply = await postRide(driver.accessToken, ride.id, "complete", trip);
+  const reply = await completeAtDropoff(driver, ride.id, trip);
   expect(reply.status, reply.text).toBe(200);
-  return ride.id;
+  expect(reply.json.final_fare_cents).toBe(ride.estimated_fare_cents);
+  return commissionOf(Number(ride.estimated_fare_cents), POP_COMMISSION.rateBp, POP_COMMISSION.minCents);
 }
 
 async function ledgerOfRide(rideId: string) {
@@ -75,19 +101,19 @@ async function setCredit(driverId: string, target: number) {
 
 describe("a cash ride's completion", () => {
   it.each([
-    // pop: max(500 + 150 × 3 + 30 × 10, 800) + 100 = 1350; × 20 % = 270
-    { category: "pop", distance_m: 3000, duration_s: 600, fare: 1350, commission: 270 },
-    // pop: 500 + 1851.75 + 917 = 3268.75 → 3269 + 100 = 3369; × 20 % = 673.8 → 674
-    { category: "pop", distance_m: 12_345, duration_s: 1834, fare: 3369, commission: 674 },
-    // comfort: 700 + 907.41 + 291.33 = 1898.74 → 1899 + 150 = 2049; × 25 % = 512.25 → 512
-    { category: "comfort", distance_m: 4321, duration_s: 437, fare: 2049, commission: 512 },
+    // The driver's figures are advisory: the fare is the quote whatever they say.
+    { category: "pop", distance_m: 3000, duration_s: 600, rule: POP_COMMISSION },
+    { category: "pop", distance_m: 12_345, duration_s: 1834, rule: POP_COMMISSION },
+    { category: "comfort", distance_m: 4321, duration_s: 437, rule: COMFORT_COMMISSION },
   ])(
-    "debits the driver's credit by exactly the commission ($category, fare $fare → $commission) in the completion's batch",
-    async ({ category, distance_m, duration_s, fare, commission }) => {
+    "debits the driver's credit by exactly the commission on the quote ($category, $distance_m m reported) in the completion's batch",
+    async ({ category, distance_m, duration_s, rule }) => {
       const { driver, ride } = await cashRideInProgress(category);
       const revenueBefore = await revenue();
+      const fare = Number(ride.estimated_fare_cents);
+      const commission = commissionOf(fare, rule.rateBp, rule.minCents);
 
-      const reply = await postRide(driver.accessToken, ride.id, "complete", { distance_m, duration_s });
+      const reply = await completeAtDropoff(driver, ride.id, { distance_m, duration_s });
 
       expect(reply.status, reply.text).toBe(200);
       const row = await rideRow(ride.id);
@@ -120,9 +146,9 @@ describe("a cash ride's completion", () => {
     const driver = await onlineDriver();
     for (const step of ["accept", "arrive", "start"])
       expect((await postRide(driver.accessToken, ride.id, step)).status).toBe(200);
-    expect(
-      (await postRide(driver.accessToken, ride.id, "complete", { distance_m: 3000, duration_s: 600 })).status,
-    ).toBe(200);
+    expect((await completeAtDropoff(driver, ride.id, { distance_m: 3000, duration_s: 600 })).status).toBe(
+      200,
+    );
     expect(await ledgerOfRide(ride.id)).toEqual([]);
     expect(await creditOf(driver.id)).toBe(0);
   });
@@ -155,18 +181,17 @@ describe("a cash ride's completion", () => {
     const { driver, ride } = await cashRideInProgress();
     await env.DB.prepare("UPDATE rides SET last_seq = 9 WHERE id = ?").bind(ride.id).run();
 
-    const reply = await postRide(driver.accessToken, ride.id, "complete", {
-      distance_m: 3000,
-      duration_s: 600,
-    });
+    const reply = await completeAtDropoff(driver, ride.id, { distance_m: 3000, duration_s: 600 });
 
     // Whatever the room answers, the ledger agrees with the ride row: commission iff completed.
     const row = await rideRow(ride.id);
     const ledger = await ledgerOfRide(ride.id);
+    const fare = Number(ride.estimated_fare_cents);
+    const commission = commissionOf(fare, POP_COMMISSION.rateBp, POP_COMMISSION.minCents);
     if (reply.status === 200) {
-      expect(row).toMatchObject({ status: "completed", final_fare_cents: 1350 });
-      expect(ledger.map((e) => e.amount)).toEqual([-270, 270]);
-      expect(await creditOf(driver.id)).toBe(-270);
+      expect(row).toMatchObject({ status: "completed", final_fare_cents: fare });
+      expect(ledger.map((e) => e.amount)).toEqual([-commission, commission]);
+      expect(await creditOf(driver.id)).toBe(-commission);
     } else {
       expectProblem(reply, 409, "invalid_transition");
       expect(row).toMatchObject({ status: "in_progress" });
@@ -188,6 +213,8 @@ describe("a cash ride's completion", () => {
         { account: platformAccount("revenue"), amount: -1 },
       ],
     });
+    // At the dropoff before the snapshot: the position is the room's, not the ride row's.
+    await sendLocation(driver, PAULISTA);
     const before = await rideState(ride.id);
 
     const reply = await postRide(driver.accessToken, ride.id, "complete", {
@@ -234,9 +261,12 @@ describe("the credit floor", () => {
   it("a cash ride may take the credit below the floor; the driver then gets 409 until a top-up", async () => {
     const driver = await onlineDriver();
     await setCredit(driver.id, -1900);
-    // Still above the floor: they may take a cash ride, whose 270 commission goes through it.
-    await completeCashRide(driver);
-    expect(await creditOf(driver.id)).toBe(-2170);
+    // Still above the floor: they may take a cash ride, whose commission (the quote's, R$ 2 to
+    // R$ 4 on this trip, which the top-ups below rely on) goes through it.
+    const commission = await completeCashRide(driver);
+    expect(commission).toBeGreaterThan(200);
+    expect(commission).toBeLessThanOrEqual(400);
+    expect(await creditOf(driver.id)).toBe(-1900 - commission);
 
     const { ride } = await requestedRide();
     const before = await rideState(ride.id);
@@ -244,7 +274,7 @@ describe("the credit floor", () => {
     expectProblem(refused, 409, "driver_credit_insufficient");
     expect(await rideState(ride.id)).toEqual(before);
 
-    // 100 is not enough (−2070); 100 more is (−1970).
+    // 100 is not enough (still below −2000); 200 more is.
     await recordCreditTopup(ctx(), {
       driverId: driver.id,
       amountCents: 100,
@@ -258,7 +288,7 @@ describe("the credit floor", () => {
       providerReference: `txid${unique()}`,
       confirmedAt: new Date(),
     });
-    expect(await creditOf(driver.id)).toBe(-1870);
+    expect(await creditOf(driver.id)).toBe(-1600 - commission);
     const accepted = await postRide(driver.accessToken, ride.id, "accept");
     expect(accepted.status, accepted.text).toBe(200);
     expect(accepted.json).toMatchObject({ status: "accepted", driver_id: driver.id });
@@ -266,10 +296,15 @@ describe("the credit floor", () => {
 
   it("several cash rides add up: the driver is stopped once the commissions pass the floor", async () => {
     const driver = await onlineDriver();
-    await setCredit(driver.id, -1500);
-    await completeCashRide(driver); // −1770
-    await completeCashRide(driver); // −2040
-    expect(await creditOf(driver.id)).toBe(-2040);
+    // Half a commission above the floor after one ride, half below after two.
+    const commission = commissionOf(await popQuote(), POP_COMMISSION.rateBp, POP_COMMISSION.minCents);
+    const start = CREDIT_FLOOR + commission + Math.floor(commission / 2);
+    await setCredit(driver.id, start);
+    expect(await completeCashRide(driver)).toBe(commission);
+    expect(await creditOf(driver.id)).toBeGreaterThanOrEqual(CREDIT_FLOOR);
+    expect(await completeCashRide(driver)).toBe(commission);
+    expect(await creditOf(driver.id)).toBe(start - 2 * commission);
+    expect(start - 2 * commission).toBeLessThan(CREDIT_FLOOR);
     const { ride } = await requestedRide();
     expectProblem(await postRide(driver.accessToken, ride.id, "accept"), 409, "driver_credit_insufficient");
   });

@@ -576,6 +576,6 @@ describe("GET /v1/admin/ledger/check", () => {
     const doc = (await call("GET", "/openapi.json")).json;
     const operation = doc.paths["/v1/admin/ledger/check"]?.get;
     expect(operation).toBeDefined();
-    expect(Object.keys(operation.responses).sort()).toEqual(["200", "401", "403", "500"]);
+    expect(Object.keys(operation.responses).sort()).toEqual(["200", "401", "403", "500", "503"]);
   });
 });

@@ -14,13 +14,14 @@ import {
 } from "../../src/services/ledger/ride-postings";
 import { registerUser, unique } from "../helpers";
 import { insertCompletedRide, insertUser } from "../money-helpers";
-import { onlineDriver, postRide, requestedRide, rideRow } from "../ride-helpers";
+import { completeAtDropoff, onlineDriver, postRide, requestedRide, rideRow } from "../ride-helpers";
 
 const ctx = () => createServiceContext(env);
 
-// pop, 3 km in 10 min: max(500 + 150 × 3 + 30 × 10, 800) + 100 = 1350; 20 % commission = 270.
-const FARE = 1350;
-const COMMISSION = 270;
+// The quote of pop from Sé to Paulista (what a normal trip is charged): 2,560 m × 1.3 = 3,328 m
+// in 479 s at 25 km/h; 500 + 150 × 3.328 + 30 × 479 / 60 = 1238.7 → 1239, + 100 = 1339; 20 % = 268.
+const FARE = 1339;
+const COMMISSION = 268;
 const SHARE = FARE - COMMISSION;
 const POP_CANCELLATION_FEE_CENTS = 500; // migrations/0002_seed_sao_paulo.sql
 const GRACE_SECONDS = 120; // wrangler.toml CANCELLATION_GRACE_SECONDS
@@ -35,8 +36,10 @@ async function rideThrough(
   const driver = await onlineDriver(category);
   expect((await postRide(driver.accessToken, ride.id, "accept")).status).toBe(200);
   for (const step of steps) {
-    const body = step === "complete" ? { distance_m: 3000, duration_s: 600 } : undefined;
-    const reply = await postRide(driver.accessToken, ride.id, step, body);
+    const reply =
+      step === "complete"
+        ? await completeAtDropoff(driver, ride.id, { distance_m: 3000, duration_s: 600 })
+        : await postRide(driver.accessToken, ride.id, step);
     expect(reply.status, reply.text).toBe(200);
   }
   return { passenger, driver, ride };

@@ -1,9 +1,13 @@
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { createServiceContext } from "../../src/composition";
 import type { Permission } from "../../src/lib/permissions";
+import { recordNotification } from "../../src/services/notifications/inbox";
+import { upload, uploadFullSet } from "../document-helpers";
 import { receivedItem } from "../efi-webhook-helpers";
-import { registerUser, type TestUser, unique } from "../helpers";
+import { call, registerUser, type TestUser, unique } from "../helpers";
 import { ridePaymentRow } from "../payment-helpers";
-import { PAULISTA, rideWithDriver, SE } from "../ride-helpers";
+import { onlineDriver, PAULISTA, requestedRide, rideWithDriver, SE } from "../ride-helpers";
 import type { Role } from "./actors";
 
 /**
@@ -89,9 +93,77 @@ async function ridePayment(): Promise<Resource> {
   return { ...ride, id: String(row.id), table: "payments" };
 }
 
+/**
+ * A requested ride offered to one driver, away from every other driver of the suite (the others
+ * built here hold their own offers, so they are not eligible). The offer is held open and the
+ * room's timers moved far off, so no dispatch step writes D1 while a case compares its tables.
+ */
+async function offeredRide(): Promise<Resource> {
+  const pickup = { lat: -23.38 + Math.random() * 0.02, lng: -46.8 + Math.random() * 0.02 };
+  const driver = await onlineDriver("pop", pickup);
+  const { ride } = await requestedRide({
+    pickup,
+    dropoff: { lat: pickup.lat - 0.02, lng: pickup.lng },
+  });
+  for (let i = 0; i < 100; i++) {
+    const offer = await env.DB.prepare("SELECT 1 FROM ride_offers WHERE ride_id = ? AND driver_id = ?")
+      .bind(ride.id, driver.id)
+      .first();
+    if (offer) break;
+    await new Promise((r) => setTimeout(r, 30));
+  }
+  const later = Date.now() + 3_600_000;
+  await env.DB.prepare("UPDATE ride_offers SET expires_at = ? WHERE ride_id = ?")
+    .bind(new Date(later).toISOString(), ride.id)
+    .run();
+  await runInDurableObject(env.RIDE_ROOM.get(env.RIDE_ROOM.idFromName(ride.id)), (_instance, state) => {
+    state.storage.sql.exec("UPDATE timers SET due_at = ?", later);
+  });
+  return { id: ride.id, table: "rides", owners: { driver } };
+}
+
 async function aPassenger(): Promise<Resource> {
   const user = await registerUser("passenger");
   return { id: user.id, table: "users", owners: { passenger: user } };
+}
+
+/** A phone registered by a driver (any role may register one). */
+async function aDevice(): Promise<Resource> {
+  const user = await registerUser("driver");
+  const reply = await call("POST", "/v1/devices", {
+    token: user.accessToken,
+    body: { token: `sec-${unique()}`, platform: "android" },
+  });
+  if (reply.status !== 201) throw new Error(`device registration answered ${reply.status}`);
+  return { id: reply.json.id, table: "devices", owners: { driver: user } };
+}
+
+/** An inbox notification of a passenger, written as the notifications consumer writes it. */
+async function aNotification(): Promise<Resource> {
+  const user = await registerUser("passenger");
+  const row = await recordNotification(createServiceContext(env), {
+    eventId: `evt_sec_${unique()}`,
+    userId: user.id,
+    kind: "ride_accepted",
+    title: "Driver on the way",
+    body: "A driver accepted your ride.",
+    data: {},
+  });
+  return { id: row.id, table: "notifications", owners: { passenger: user } };
+}
+
+/** A driver whose complete set of documents waits for review. */
+async function aDriverUnderReview(): Promise<Resource> {
+  const user = await registerUser("driver");
+  await uploadFullSet(user);
+  return { id: user.id, table: "users", owners: { driver: user } };
+}
+
+/** One uploaded document (its file in R2). */
+async function aDocument(): Promise<Resource> {
+  const user = await registerUser("driver");
+  const reply = await upload(user, "selfie");
+  return { id: reply.json.document.id, table: "driver_documents", owners: { driver: user } };
 }
 
 const STAFF_TARGET = {
@@ -124,11 +196,47 @@ export const ROUTES: Record<string, RouteEntry> = {
     resource: { build: aPassenger, crossUser: STAFF_TARGET },
   },
   "GET /v1/admin/audit-logs": { access: { permission: "audit:read" } },
+  "GET /v1/me/export": { access: { roles: ANY_ROLE } },
+  "DELETE /v1/me": {
+    access: { roles: ANY_ROLE },
+    request: ({ caller }) => ({ body: { password: caller?.password ?? "x" } }),
+  },
+  "POST /v1/me/consents": {
+    access: { roles: ANY_ROLE },
+    request: () => ({ body: { document: "terms", version: "2026-01" } }),
+  },
+  "GET /v1/drivers/me/documents": { access: { roles: ["driver"] } },
+  "PUT /v1/drivers/me/documents/{kind}": { access: { roles: ["driver"] } },
+  "GET /v1/admin/drivers": { access: { permission: "drivers:review" } },
+  "GET /v1/admin/drivers/{id}": {
+    access: { permission: "drivers:review" },
+    resource: { build: aDriverUnderReview, crossUser: STAFF_TARGET },
+  },
+  "GET /v1/admin/drivers/documents/{id}/file": {
+    access: { permission: "drivers:review" },
+    resource: { build: aDocument, crossUser: STAFF_TARGET },
+  },
+  "POST /v1/admin/drivers/{id}/approve": {
+    access: { permission: "drivers:review" },
+    resource: { build: aDriverUnderReview, crossUser: STAFF_TARGET },
+  },
+  "POST /v1/admin/drivers/{id}/reject": {
+    access: { permission: "drivers:review" },
+    resource: { build: aDriverUnderReview, crossUser: STAFF_TARGET },
+    request: () => ({ body: { reason: "security suite" } }),
+  },
+  "POST /v1/admin/drivers/{id}/suspend": {
+    access: { permission: "drivers:review" },
+    resource: { build: aDriverUnderReview, crossUser: STAFF_TARGET },
+    request: () => ({ body: { reason: "security suite" } }),
+  },
   "POST /v1/rides/quote": {
     access: { roles: ["passenger"] },
     request: () => ({ body: { pickup: SE, dropoff: PAULISTA, category: "pop" } }),
   },
   "GET /v1/drivers/me": { access: { roles: ["driver"] } },
+  "GET /v1/drivers/me/offers": { access: { roles: ["driver"] } },
+  "POST /v1/rides/{id}/decline": { access: { roles: ["driver"] }, resource: { build: offeredRide } },
   "PUT /v1/drivers/me/vehicle": {
     access: { roles: ["driver"] },
     request: () => ({ body: { plate: "XYZ9A87", model: "HB20", color: "Branco", category: "comfort" } }),
@@ -139,10 +247,7 @@ export const ROUTES: Record<string, RouteEntry> = {
     access: { roles: ["driver"] },
     request: () => ({ body: { ...PAULISTA, heading: 90, speed: 8 } }),
   },
-  "GET /v1/rides/available": {
-    access: { roles: ["driver"] },
-    request: () => ({ query: { lat: String(SE.lat), lng: String(SE.lng) } }),
-  },
+  "GET /v1/rides/available": { access: { roles: ["driver"] }, request: () => ({ query: { limit: "10" } }) },
   "POST /v1/rides": {
     access: { roles: ["passenger"] },
     request: () => ({
@@ -171,6 +276,7 @@ export const ROUTES: Record<string, RouteEntry> = {
     resource: { build: rideInProgress },
     request: () => ({ body: { distance_m: 3000, duration_s: 600 } }),
   },
+  "POST /v1/rides/{id}/end-early": { access: { roles: ["passenger"] }, resource: { build: rideInProgress } },
   "POST /v1/rides/{id}/cancel": {
     access: { roles: ["passenger", "driver"] },
     resource: { build: acceptedRide },
@@ -241,6 +347,13 @@ export const ROUTES: Record<string, RouteEntry> = {
       },
     },
   },
+  "POST /v1/devices": {
+    access: { roles: ANY_ROLE },
+    request: () => ({ body: { token: `sec-${unique()}`, platform: "android" } }),
+  },
+  "DELETE /v1/devices/{id}": { access: { roles: ANY_ROLE }, resource: { build: aDevice } },
+  "GET /v1/notifications": { access: { roles: ANY_ROLE } },
+  "POST /v1/notifications/{id}/read": { access: { roles: ANY_ROLE }, resource: { build: aNotification } },
   "POST /webhooks/efi/pix": { access: efiWebhook(), request: efiNotification },
   "POST /webhooks/efi": { access: efiWebhook(), request: efiNotification },
 };
@@ -269,6 +382,8 @@ function efiNotification(): RequestSpec {
 export const UNDOCUMENTED_ROUTES: Record<string, string> = {
   "GET /openapi.json": "the document itself",
   "GET /docs": "the HTML reference page rendering the document",
+  "GET /metrics":
+    "Prometheus scrape for operators, with its own METRICS_TOKEN (not a user token); covered by metrics tests",
   "GET /v1/ws":
     "WebSocket upgrade (101 with immutable headers; refusals are close codes), covered by rides.realtime tests",
   "GET /v1/rides/{id}/ws":

@@ -6,6 +6,7 @@ import { ALL_ROLES, actor, expiredToken, foreignToken, freshUser } from "./actor
 import { allowedRoles, legitimateCaller } from "./callers";
 import { d1Snapshot, expectUnchanged } from "./d1-snapshot";
 import { openapiDocument, operationOf, operationsOf, requiresAuth } from "./openapi";
+import { quietDispatch } from "./quiet-dispatch";
 import { send, splitKey } from "./request";
 import { type Access, type Resource, ROUTES, type RouteEntry, UNDOCUMENTED_ROUTES } from "./routes.table";
 
@@ -41,6 +42,7 @@ async function expectRefusal(
   request: () => Promise<Reply>,
   expected: { status: number; code: string },
 ) {
+  await quietDispatch();
   const [rowBefore, before] = await Promise.all([resourceRow(resource), d1Snapshot({ content: true })]);
   const reply = await request();
   const [rowAfter, after] = await Promise.all([resourceRow(resource), d1Snapshot({ content: true })]);

@@ -18,7 +18,7 @@ const EXPECTED: Record<(typeof USER_ROLES)[number], readonly Permission[]> = {
     "audit:read",
   ],
   support: ["users:read", "users:block", "audit:read", "reports:read"],
-  ops: ["pricing:read", "pricing:write", "commission:read", "reports:read", "users:read"],
+  ops: ["pricing:read", "pricing:write", "commission:read", "reports:read", "users:read", "drivers:review"],
 };
 
 describe.each(USER_ROLES)("role %s", (role) => {

@@ -19,6 +19,7 @@ const OTHER_PASSENGER = "usr_OTHER_PASSENGER";
 const OTHER_DRIVER = "usr_OTHER_DRIVER";
 const FEE_CENTS = 500;
 const GRACE_SECONDS = 120;
+const REQUEST_TTL_SECONDS = 300;
 
 /** A requested ride, then the fields each later status adds (the driver accepted 60 s ago). */
 function rideIn(status: RideStatus): RideRow {
@@ -43,6 +44,10 @@ function rideIn(status: RideStatus): RideRow {
     finalFareCents: null,
     distanceM: null,
     durationS: null,
+    driverReportedDistanceM: null,
+    driverReportedDurationS: null,
+    fareReview: null,
+    endedEarlyAt: null,
     cancellationFeeCents: null,
     cancelledBy: null,
     cancelReason: null,
@@ -55,6 +60,7 @@ function rideIn(status: RideStatus): RideRow {
     completedAt: null,
     cancelledAt: null,
     expiredAt: null,
+    expiredReason: null,
     updatedAt: ago(100),
   };
   const accepted = {
@@ -106,6 +112,7 @@ const cancelBy = (id: string, role: "passenger" | "driver" | "system"): RideActi
   reason: "changed plans",
   feeCents: FEE_CENTS,
   graceSeconds: GRACE_SECONDS,
+  requestTtlSeconds: REQUEST_TTL_SECONDS,
 });
 
 const ACTIONS = {
@@ -140,7 +147,7 @@ const ACTIONS = {
 type ActionName = keyof typeof ACTIONS;
 /** An allowed transition names the status it leads to; a refused one, its problem code. */
 type Outcome =
-  | { to: "accepted" | "arrived" | "in_progress" | "completed" | "cancelled" | "expired" }
+  | { to: "requested" | "accepted" | "arrived" | "in_progress" | "completed" | "cancelled" | "expired" }
   | "forbidden"
   | "invalid_transition"
   | "ride_already_accepted"
@@ -177,7 +184,7 @@ const TABLE: Record<RideStatus, Record<ActionName, Outcome>> = {
     "complete by the driver": "invalid_transition",
     "complete by another driver": "forbidden",
     "cancel by the passenger": to("cancelled"),
-    "cancel by the driver": to("cancelled"),
+    "cancel by the driver": to("requested"),
     "cancel by another passenger": "forbidden",
     "cancel by another driver": "forbidden",
     "cancel by the system": to("cancelled"),
@@ -193,7 +200,7 @@ const TABLE: Record<RideStatus, Record<ActionName, Outcome>> = {
     "complete by the driver": "invalid_transition",
     "complete by another driver": "forbidden",
     "cancel by the passenger": to("cancelled"),
-    "cancel by the driver": to("cancelled"),
+    "cancel by the driver": to("requested"),
     "cancel by another passenger": "forbidden",
     "cancel by another driver": "forbidden",
     "cancel by the system": to("cancelled"),
@@ -266,6 +273,7 @@ const TABLE: Record<RideStatus, Record<ActionName, Outcome>> = {
 };
 
 const EVENT_OF: Record<Exclude<Outcome, string>["to"], RideEventType> = {
+  requested: "ride.reassigning",
   accepted: "ride.accepted",
   arrived: "ride.arrived",
   in_progress: "ride.started",
@@ -294,7 +302,18 @@ function expectedChanges(row: RideRow, action: RideAction): Partial<RideRow> {
         finalFareCents: action.finalFareCents,
       };
     case "cancel":
-      // Every allowed cancel in the table is within the grace period or by a non-passenger.
+      // The assigned driver gives the ride back: requested again, with a renewed deadline.
+      if (action.actor.role === "driver") {
+        return {
+          ...common,
+          status: "requested",
+          driverId: null,
+          acceptedAt: null,
+          arrivedAt: null,
+          expiresAt: new Date(NOW.getTime() + REQUEST_TTL_SECONDS * 1000).toISOString(),
+        };
+      }
+      // Every other allowed cancel in the table is within the grace period or by the system.
       return {
         ...common,
         status: "cancelled",
@@ -304,7 +323,7 @@ function expectedChanges(row: RideRow, action: RideAction): Partial<RideRow> {
         cancellationFeeCents: 0,
       };
     case "expire":
-      return { ...common, status: "expired", expiredAt: AT };
+      return { ...common, status: "expired", expiredAt: AT, expiredReason: "request_timeout" };
   }
 }
 
@@ -417,9 +436,45 @@ describe("cancellationFee", () => {
     });
   });
 
-  it("is zero on a driver's cancellation after the grace period", () => {
+  it("is nothing on a driver's cancellation after the grace period: the ride goes back on offer", () => {
     const decision = decide(acceptedAgo(3600), cancel("driver"), NOW);
-    expect(decision).toMatchObject({ ok: true, next: { cancellationFeeCents: 0, cancelledBy: "driver" } });
+    expect(decision).toMatchObject({
+      ok: true,
+      event: "ride.reassigning",
+      next: { status: "requested", driverId: null, cancellationFeeCents: null, cancelledBy: null },
+    });
+  });
+});
+
+describe("a driver giving a ride back", () => {
+  const driverCancel = cancelBy(DRIVER, "driver");
+
+  it("keeps the ride's own deadline when it is later than a fresh request's", () => {
+    const row = { ...rideIn("arrived"), expiresAt: ago(-900) };
+    const decision = decide(row, driverCancel, NOW);
+    expect(decision).toMatchObject({ ok: true, next: { status: "requested", expiresAt: ago(-900) } });
+  });
+
+  it("renews a deadline that has passed, so the ride can find another driver", () => {
+    const row = { ...rideIn("accepted"), expiresAt: ago(30) };
+    const decision = decide(row, driverCancel, NOW);
+    expect(decision).toMatchObject({ ok: true, next: { expiresAt: ago(-REQUEST_TTL_SECONDS) } });
+  });
+
+  it("records the driver as the event's actor and keeps the seq contiguous", () => {
+    const row = rideIn("arrived");
+    const decision = decide(row, driverCancel, NOW);
+    expect(decision).toMatchObject({ ok: true, actorId: DRIVER, next: { lastSeq: row.lastSeq + 1 } });
+  });
+});
+
+describe("expiry", () => {
+  it("carries the reason it is given", () => {
+    const decision = decide(rideIn("requested"), { kind: "expire", reason: "no_driver_available" }, NOW);
+    expect(decision).toMatchObject({
+      ok: true,
+      next: { status: "expired", expiredReason: "no_driver_available" },
+    });
   });
 });
 

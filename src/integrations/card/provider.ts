@@ -76,7 +76,8 @@ export const LOCAL_CARD_PENDING_TOKEN = "tok_pending";
  * The provider for development and tests: no money moves. A charge is approved, except with the
  * token `tok_refused` (refused, "card_declined") or `tok_pending` (pending); its id derives from
  * the idempotency key, so the same request gives the same answer. Like the local payout rail, it
- * refuses to run in production, where an "approved" that charged nobody would be a lie.
+ * refuses to run outside development and test, where an "approved" that charged nobody would be
+ * a lie (staging and production also refuse to start without a card API URL).
  */
 export class LocalCardProvider implements CardProvider {
   readonly name = "local";
@@ -104,8 +105,8 @@ export class LocalCardProvider implements CardProvider {
   }
 
   private assertNotProduction(): void {
-    if (this.appEnv === "production") {
-      throw new Error("LocalCardProvider charges nobody; configure a real card provider in production");
+    if (this.appEnv !== "development" && this.appEnv !== "test") {
+      throw new Error("LocalCardProvider charges nobody; configure a real card provider outside development");
     }
   }
 }

@@ -5,18 +5,12 @@ import { AUTH_PROBLEMS, createRouter, jsonContent, problemResponses } from "../.
 import * as drivers from "../../services/drivers";
 import { LatLngSchema } from "../schemas";
 
-/** A query coordinate: a plain decimal, so an empty `?lat=` is refused instead of read as 0. */
-const queryCoordinate = (min: number, max: number, example: string) =>
-  z
-    .string({ error: "required" })
-    .regex(/^[+-]?\d+(\.\d+)?$/, "must be a decimal number")
-    .transform(Number)
-    .pipe(z.number().min(min).max(max))
-    .openapi({ example, description: `Decimal degrees, ${min} to ${max}` });
-
+/**
+ * Only `limit`: the list is always around the driver's own stored position. Other parameters
+ * (the `lat`/`lng` older apps send) are ignored, so they can neither move the search nor break
+ * an old app.
+ */
 const AvailableQuerySchema = z.object({
-  lat: queryCoordinate(-90, 90, "-23.5614"),
-  lng: queryCoordinate(-180, 180, "-46.6559"),
   limit: z.coerce.number().int().min(1).max(50).default(20).openapi({ example: 20 }),
 });
 
@@ -28,7 +22,10 @@ const AvailableRideSchema = z
     dropoff: LatLngSchema,
     estimated_fare_cents: z.number().int(),
     payment_method: z.enum(PAYMENT_METHODS),
-    distance_to_pickup_m: z.number().int().openapi({ description: "Straight-line distance, metres" }),
+    distance_to_pickup_m: z
+      .number()
+      .int()
+      .openapi({ description: "Straight-line distance from the driver's stored position, metres" }),
     created_at: z.string(),
     expires_at: z.string(),
   })
@@ -43,7 +40,7 @@ const available = createRoute({
   security: [{ bearerAuth: [] }],
   middleware: [requireAuth, requireRole("driver")] as const,
   description:
-    "For drivers; read only. Rides waiting for a driver, of the driver's vehicle category, with a pickup within the configured radius of `lat`/`lng`. No passenger data.",
+    "For drivers; read only. Rides waiting for a driver, of the driver's vehicle category, with a pickup within the configured radius of the driver's own stored position (the last `POST /v1/drivers/me/location` or go-online point; no coordinates are taken from the query, and other query parameters are ignored). The driver must be online (`409 driver_offline`) with a position no older than the configured freshness (`409 driver_position_stale`). No passenger data; pickup and dropoff rounded to the area.",
   request: { query: AvailableQuerySchema },
   responses: {
     200: jsonContent(z.object({ items: z.array(AvailableRideSchema) }), "Nearest first"),
@@ -52,13 +49,15 @@ const available = createRoute({
       "forbidden",
       "validation_failed",
       "vehicle_required",
+      "driver_offline",
+      "driver_position_stale",
       "outside_service_area",
     ),
   },
 });
 
 export const availableRideRoutes = createRouter().openapi(available, async (c) => {
-  const { lat, lng, limit } = c.req.valid("query");
-  const items = await drivers.listAvailableRides(c.get("ctx"), c.get("user").id, { lat, lng }, limit);
+  const { limit } = c.req.valid("query");
+  const items = await drivers.listAvailableRides(c.get("ctx"), c.get("user").id, limit);
   return c.json({ items }, 200);
 });

@@ -1,5 +1,7 @@
 import { createRouter } from "../../http/router";
 import { availableRideRoutes } from "./available";
+import { rideDeclineRoutes } from "./decline";
+import { rideEndEarlyRoutes } from "./end-early";
 import { rideLifecycleRoutes } from "./lifecycle";
 import { ridePaymentRoutes } from "./payment";
 import { quoteRoutes } from "./quote";
@@ -10,5 +12,7 @@ export const rideRoutes = createRouter()
   .route("/quote", quoteRoutes)
   .route("/available", availableRideRoutes)
   .route("/", rideLifecycleRoutes)
+  .route("/", rideDeclineRoutes)
+  .route("/", rideEndEarlyRoutes)
   .route("/", ridePaymentRoutes)
   .route("/", rideSocketRoutes);

@@ -17,7 +17,7 @@ import type { ProblemCode } from "../../lib/problem";
 import { enforceRateLimit } from "../../services/requests/rate-limit";
 import * as rides from "../../services/rides";
 import { CategorySchema, distinctTripPoints, IdParamSchema, LatLngSchema } from "../schemas";
-import { RideSchema } from "./ride-schema";
+import { RideOfferSchema, RideSchema } from "./ride-schema";
 
 const nullableString = z.string().nullable();
 
@@ -37,10 +37,23 @@ const CreateRideSchema = z
   .superRefine(distinctTripPoints)
   .openapi("CreateRideRequest");
 
+/** Accepted from the driver's app (older apps send them) and recorded; never used for the fare. */
 const CompleteSchema = z
   .object({
-    distance_m: z.number().int().min(0).max(1_000_000).optional(),
-    duration_s: z.number().int().min(0).max(86_400).optional(),
+    distance_m: z
+      .number()
+      .int()
+      .min(0)
+      .max(1_000_000)
+      .optional()
+      .openapi({ description: "Advisory: recorded as driver_reported_distance_m, never priced" }),
+    duration_s: z
+      .number()
+      .int()
+      .min(0)
+      .max(86_400)
+      .optional()
+      .openapi({ description: "Advisory: recorded as driver_reported_duration_s, never priced" }),
   })
   .openapi("CompleteRideRequest");
 
@@ -77,7 +90,7 @@ const createRide = createRoute({
   tags: ["Rides"],
   summary: "Request a ride",
   description:
-    "A passenger without an active ride asks for a ride; it is offered to nearby drivers until one accepts or it expires. Needs an `Idempotency-Key` header: a retry with the same key and body returns the first reply (with `idempotent-replayed: true`); the same key with another body is a 422. Rate limited to 10 requests per passenger in 10 minutes (a replay does not count); past the limit answers 429 with Retry-After.",
+    "A passenger without an active ride and without an unpaid cancellation fee (`409 outstanding_cancellation_fee`; the quote shows it) asks for a ride; it is offered to nearby drivers until one accepts or it expires. Needs an `Idempotency-Key` header: a retry with the same key and body returns the first reply (with `idempotent-replayed: true`); the same key with another body is a 422. Rate limited to 10 requests per passenger in 10 minutes (a replay does not count); past the limit answers 429 with Retry-After.",
   security,
   middleware: [requireAuth, requireRole("passenger"), idempotent] as const,
   request: {
@@ -92,6 +105,7 @@ const createRide = createRoute({
       "forbidden",
       ...IDEMPOTENCY_PROBLEMS,
       "passenger_has_active_ride",
+      "outstanding_cancellation_fee",
       "outside_service_area",
       "category_not_offered",
       "payment_method_not_offered",
@@ -131,12 +145,12 @@ const getRide = createRoute({
   tags: ["Rides"],
   summary: "One ride",
   description:
-    "Read only. Its passenger, its driver, or any driver while it is on offer; anyone else gets 404.",
+    "Read only. Its passenger and its driver get the ride; any other driver, while it is on offer, gets the offer view (`RideOffer`: no passenger, pickup and dropoff rounded to the area); anyone else gets 404.",
   security,
   middleware: [requireAuth] as const,
   request: { params: IdParamSchema },
   responses: {
-    200: jsonContent(RideSchema, "The ride"),
+    200: jsonContent(z.union([RideSchema, RideOfferSchema]), "The ride, or its offer view"),
     ...problemResponses(...AUTH_PROBLEMS, "validation_failed", "not_found"),
   },
 });
@@ -148,7 +162,7 @@ const accept = createRoute({
   tags: ["Rides"],
   summary: "Take a requested ride",
   description:
-    "An online driver with a vehicle of the ride's category takes a `requested` ride, which becomes `accepted` and assigned to them. Exactly one driver wins however many accept at once; the others get 409.",
+    "An online driver with a vehicle of the ride's category takes a `requested` ride, which becomes `accepted` and assigned to them. The driver's stored position must be fresh (`409 driver_position_stale`: send `POST /v1/drivers/me/location`) and within the dispatch radius of the pickup (`409 driver_too_far`). Exactly one driver wins however many accept at once; the others get 409.",
   security,
   middleware: [requireAuth, requireRole("driver")] as const,
   request: { params: IdParamSchema },
@@ -163,6 +177,8 @@ const accept = createRoute({
       "vehicle_required",
       "vehicle_category_mismatch",
       "driver_offline",
+      "driver_position_stale",
+      "driver_too_far",
       "driver_credit_insufficient",
     ),
   },
@@ -195,7 +211,7 @@ const complete = createRoute({
   tags: ["Rides"],
   summary: "The trip ends; fixes the final fare",
   description:
-    "Only the ride's assigned driver; the ride goes from `in_progress` to `completed` and its payment starts (a Pix charge, a card charge, nothing for cash). The final fare applies the ride's pricing rule to the reported distance and duration; without them, the estimated distance and the time since start.",
+    "Only the ride's assigned driver; the ride goes from `in_progress` to `completed` and its payment starts (a Pix charge, a card charge, nothing for cash). The server sets the fare from its own measure of the trip (the driver's positions while in progress, and its own start and end times): the quote (`estimated_fare_cents`), unless the measured trip differs from the quoted one beyond the configured tolerance, when the measured fare is charged (capped at a multiple of the quote) and the ride gets a `fare_review`; a trip with too few positions is charged the quote. `distance_m` and `duration_s` in the body are advisory: recorded, never priced. The driver's last position must be near the dropoff (`422 trip_too_far_from_dropoff`, also when no position was received) unless the passenger ended the trip early (`POST /v1/rides/{id}/end-early`).",
   security,
   middleware: [requireAuth, requireRole("driver")] as const,
   request: {
@@ -204,7 +220,7 @@ const complete = createRoute({
   },
   responses: {
     200: jsonContent(RideSchema, "The completed ride"),
-    ...problemResponses(...BODY_PROBLEMS, ...TRANSITION_PROBLEMS),
+    ...problemResponses(...BODY_PROBLEMS, ...TRANSITION_PROBLEMS, "trip_too_far_from_dropoff"),
   },
 });
 
@@ -215,7 +231,7 @@ const cancel = createRoute({
   tags: ["Rides"],
   summary: "Cancel a ride not yet started",
   description:
-    "By its passenger or its assigned driver. A passenger cancelling more than the grace period after a driver accepted is charged the cancellation fee of the ride's pricing rule. Rate limited to 10 cancellations an hour per user; past the limit answers 429 with Retry-After.",
+    "By its passenger or its assigned driver. A passenger cancelling more than the grace period after a driver accepted is charged the cancellation fee of the ride's pricing rule, as the ride's payment (`GET /v1/rides/{id}/payment`): on the card on file for a card ride, by a Pix charge for a Pix or cash ride; until it is paid the passenger cannot request another ride. The assigned driver cancelling gives the ride back: it is `requested` again with no driver, the passenger gets `ride.reassigning`, other drivers are offered it (never him again), and it counts toward his cancellation limit (reaching it takes him offline for a cool-down). Rate limited to 10 cancellations an hour per user; past the limit answers 429 with Retry-After.",
   security,
   middleware: [requireAuth, requireRole("passenger", "driver")] as const,
   request: { params: IdParamSchema, ...jsonBody(CancelSchema) },

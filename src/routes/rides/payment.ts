@@ -61,7 +61,7 @@ const getPayment = createRoute({
   tags: ["Rides"],
   summary: "The payment of a ride",
   description:
-    "For the ride's passenger or driver (anyone else gets 404). A completed Pix ride whose charge could not be created at completion gets it now.",
+    "For the ride's passenger or driver (anyone else gets 404). A cancelled ride's payment is its cancellation fee. A completed Pix ride, or a Pix or cash ride cancelled with a fee, whose charge could not be created at completion or cancellation gets it now.",
   security,
   middleware: [requireAuth] as const,
   request: { params: IdParamSchema },

@@ -29,6 +29,14 @@ const QuoteSchema = z
     surge_multiplier: z.number().openapi({ example: 1, description: "1 means no surge; 1.5 is 50% more" }),
     expires_at: z.string().openapi({ example: "2026-11-29T12:02:00.000Z" }),
     currency: z.literal("BRL"),
+    outstanding_fee_cents: z.number().int().openapi({
+      example: 0,
+      description:
+        "Cancellation fees the passenger has not paid, in centavos. While above 0, requesting a ride answers 409 outstanding_cancellation_fee; each fee is paid as its ride's payment (GET /v1/rides/{id}/payment)",
+    }),
+    outstanding_fee_ride_ids: z
+      .array(z.string())
+      .openapi({ description: "The cancelled rides whose fee is unpaid" }),
   })
   .openapi("Quote");
 

@@ -8,6 +8,7 @@ import { hashPassword, verifyPassword } from "../../lib/password";
 import { ApiError } from "../../lib/problem";
 import type { ServiceContext } from "../context";
 import { enforceRateLimit, resetRateLimit } from "../requests/rate-limit";
+import { consentInserts } from "../users/consents";
 import { closeUserSockets } from "./end-sessions";
 
 export interface PublicUser {
@@ -38,6 +39,9 @@ export interface RegisterInput {
   cpf?: string;
   /** The client's address (`cf-connecting-ip`), for the per-IP limit. */
   ip: string;
+  /** Versions accepted at registration; omitted means the current ones. */
+  terms_version?: string;
+  privacy_version?: string;
 }
 
 export const normalizeEmail = (email: string) => email.trim().toLowerCase();
@@ -76,10 +80,16 @@ export async function register(ctx: ServiceContext, input: RegisterInput): Promi
     cpfHash: input.cpf ? await hmacSha256Hex(ctx.config.CPF_HASH_KEY, input.cpf) : null,
     createdAt: now.toISOString(),
     updatedAt: now.toISOString(),
+    erasedAt: null,
   };
   const session = await newSession(ctx, { id, role: input.role });
+  const accepted = { terms: input.terms_version, privacy: input.privacy_version };
   try {
-    await ctx.db.batch([ctx.db.insert(users).values(row), session.insert]);
+    await ctx.db.batch([
+      ctx.db.insert(users).values(row),
+      ...consentInserts(ctx, id, now, accepted),
+      session.insert,
+    ]);
   } catch (error) {
     // One answer for a taken email and a taken CPF, naming neither: registration must not tell
     // a stranger who has an account or whose CPF is registered.

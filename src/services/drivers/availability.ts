@@ -1,12 +1,18 @@
 import { and, eq, sql } from "drizzle-orm";
 import { drivers } from "../../db/schema";
 import { cellOf, type LatLng } from "../../lib/geo";
-import { ApiError } from "../../lib/problem";
 import type { ServiceContext } from "../context";
+import { assertNoCancelCooldown } from "./cancellations";
+import { mayDrive, refuseGoingOnline } from "./onboarding-gate";
 import { type DriverProfile, toProfile } from "./profile";
 
-/** Goes online at a position. One guarded statement: no row or no vehicle → `vehicle_required`. */
+/**
+ * Goes online at a position. One guarded statement: a vehicle, and an approved driver whose
+ * documents are valid today; otherwise `vehicle_required`, `driver_documents_expired` or
+ * `driver_not_approved` (refuseGoingOnline).
+ */
 export async function goOnline(ctx: ServiceContext, driverId: string, point: LatLng): Promise<DriverProfile> {
+  await assertNoCancelCooldown(ctx, driverId);
   const now = ctx.now().toISOString();
   const row = await ctx.db
     .update(drivers)
@@ -16,13 +22,14 @@ export async function goOnline(ctx: ServiceContext, driverId: string, point: Lat
       lastLng: point.lng,
       lastCell: cellOf(point),
       lastSeenAt: now,
+      // Idle time for dispatch counts from going online, not from a repeated go-online.
+      onlineSince: sql`CASE WHEN ${drivers.status} = 'online' AND ${drivers.onlineSince} IS NOT NULL THEN ${drivers.onlineSince} ELSE ${now} END`,
       updatedAt: now,
     })
-    .where(and(eq(drivers.userId, driverId), sql`${drivers.vehiclePlate} IS NOT NULL`))
+    .where(and(eq(drivers.userId, driverId), sql`${drivers.vehiclePlate} IS NOT NULL`, mayDrive(ctx.now())))
     .returning()
     .get();
-  if (!row)
-    throw new ApiError("vehicle_required", "Register a vehicle with PUT /v1/drivers/me/vehicle first");
+  if (!row) return refuseGoingOnline(ctx, driverId);
   return toProfile(driverId, row);
 }
 

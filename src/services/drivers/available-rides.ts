@@ -4,6 +4,8 @@ import { drivers, type PaymentMethod, rides } from "../../db/schema";
 import { cellsWithin, haversineMeters, type LatLng, MAX_COVER_CELLS } from "../../lib/geo";
 import { ApiError } from "../../lib/problem";
 import type { ServiceContext } from "../context";
+import { offerPoints } from "../rides/view";
+import { freshPosition } from "./position";
 
 /** Upper bound on requested rides read per "available" query (9 cells); keeps a hot area bounded. */
 export const AVAILABLE_RIDES_SCAN_CAP = 500;
@@ -52,27 +54,39 @@ export function availableRidesQuery(db: Database, driverId: string, cells: strin
 }
 
 /**
- * Requested rides near the driver, nearest first. One round trip: the driver's vehicle and the
- * candidates of the 9 cells around the point are read in one batch; the exact radius
- * (NEARBY_RADIUS_M) and the order are applied here. No passenger data leaves this function.
+ * Requested rides near the driver, nearest first, around the driver's own stored position (never
+ * a point the caller names): the driver must be online (`driver_offline`) with a position no
+ * older than DRIVER_POSITION_MAX_AGE_S (`driver_position_stale`). Two round trips: the driver's
+ * row, then the candidates of the cells around the position; the exact radius (NEARBY_RADIUS_M)
+ * and the order are applied here. No passenger data leaves this function, and the points are
+ * rounded to the area as in every offer.
  */
 export async function listAvailableRides(
   ctx: ServiceContext,
   driverId: string,
-  point: LatLng,
   limit: number,
 ): Promise<AvailableRide[]> {
+  const driver = await ctx.db
+    .select({
+      status: drivers.status,
+      category: drivers.vehicleCategory,
+      lat: drivers.lastLat,
+      lng: drivers.lastLng,
+      seenAt: drivers.lastSeenAt,
+    })
+    .from(drivers)
+    .where(eq(drivers.userId, driverId))
+    .get();
+  if (!driver?.category) {
+    throw new ApiError("vehicle_required", "Register a vehicle with PUT /v1/drivers/me/vehicle first");
+  }
+  if (driver.status !== "online") throw new ApiError("driver_offline", "Go online to see rides near you");
+  const point = freshPosition(ctx, driver);
   const cells = cellsWithin(point, ctx.config.NEARBY_RADIUS_M);
   if (cells.length > MAX_COVER_CELLS) {
     throw new ApiError("outside_service_area", "No rides are served this close to a pole");
   }
-  const [driver, candidates] = await ctx.db.batch([
-    ctx.db.select({ category: drivers.vehicleCategory }).from(drivers).where(eq(drivers.userId, driverId)),
-    availableRidesQuery(ctx.db, driverId, cells, ctx.now()),
-  ]);
-  if (!driver[0]?.category) {
-    throw new ApiError("vehicle_required", "Register a vehicle with PUT /v1/drivers/me/vehicle first");
-  }
+  const candidates = await availableRidesQuery(ctx.db, driverId, cells, ctx.now());
   const radius = ctx.config.NEARBY_RADIUS_M;
   return candidates
     .map((ride) => {
@@ -82,11 +96,10 @@ export async function listAvailableRides(
     .filter(({ distance }) => distance <= radius)
     .sort((a, b) => a.distance - b.distance || a.ride.id.localeCompare(b.ride.id))
     .slice(0, limit)
-    .map(({ ride, pickup, distance }) => ({
+    .map(({ ride, distance }) => ({
       id: ride.id,
       category: ride.category,
-      pickup,
-      dropoff: { lat: ride.dropoffLat, lng: ride.dropoffLng },
+      ...offerPoints(ride),
       estimated_fare_cents: ride.estimatedFareCents,
       payment_method: ride.paymentMethod,
       distance_to_pickup_m: Math.round(distance),

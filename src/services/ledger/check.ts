@@ -30,6 +30,11 @@ export async function checkLedger(
   ) as Record<ClearingKind, string>;
   const found = await readInvariantRows(ctx, cutoffs);
   const breaches = breachesOf(found, { cutoffs, windows });
+  ctx.metrics.record({
+    event: "ledger_check",
+    result: breaches.length ? "breach" : "ok",
+    breaches: breaches.length,
+  });
   return { ok: breaches.length === 0, checked_at: now.toISOString(), breaches };
 }
 

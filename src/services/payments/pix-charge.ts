@@ -1,6 +1,7 @@
 import { and, eq, isNull } from "drizzle-orm";
 import { payments } from "../../db/schema";
 import { type EfiCharge, EfiError, txidOf } from "../../integrations/efi";
+import { paymentPoint } from "../../lib/metrics";
 import { ApiError } from "../../lib/problem";
 import type { ServiceContext } from "../context";
 import { type PaymentRow, paymentRow } from "./rows";
@@ -94,6 +95,7 @@ export async function ensureCharge(ctx: ServiceContext, row: PaymentRow): Promis
     .returning()
     .get();
   if (!stored) return (await paymentRow(ctx, row.id)) ?? row;
+  ctx.metrics.record(paymentPoint("created", row));
   await announceCharge(ctx, stored);
   return stored;
 }

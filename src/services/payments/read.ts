@@ -17,8 +17,9 @@ export async function rideOfParty(ctx: ServiceContext, user: AuthUser, rideId: s
 }
 
 /**
- * `GET /v1/rides/{id}/payment`, for the ride's passenger or driver. A completed Pix ride whose
- * payment or charge is missing (Efí failed at completion) gets it now.
+ * `GET /v1/rides/{id}/payment`, for the ride's passenger or driver. A completed Pix ride, or a
+ * Pix or cash ride cancelled with a fee, whose payment or charge is missing (Efí failed at
+ * completion or cancellation) gets it now.
  */
 export async function getRidePayment(
   ctx: ServiceContext,
@@ -27,13 +28,15 @@ export async function getRidePayment(
 ): Promise<PaymentView> {
   const ride = await rideOfParty(ctx, user, rideId);
   let row = await ridePaymentRow(ctx, ride.id);
-  if (!row && ride.status === "completed" && ride.paymentMethod === "pix") {
+  if (!row && paidByPix(ride)) {
     try {
       row = await startPixRidePayment(ctx, {
         id: ride.id,
         status: ride.status,
+        payment_method: ride.paymentMethod,
         passenger_id: ride.passengerId,
         final_fare_cents: ride.finalFareCents,
+        cancellation_fee_cents: ride.cancellationFeeCents,
       });
     } catch (error) {
       logChargeFailure(ctx, "payment.ride_start_failed", ride.id, error);
@@ -44,6 +47,12 @@ export async function getRidePayment(
   }
   if (!row) throw new ApiError("payment_not_found", "This ride has no payment");
   return paymentView(row, ctx.now());
+}
+
+/** A ride whose payment is a Pix charge: a completed Pix ride, a Pix or cash ride's cancellation fee. */
+function paidByPix(ride: typeof rides.$inferSelect): boolean {
+  if (ride.status === "completed") return ride.paymentMethod === "pix";
+  return ride.status === "cancelled" && ride.paymentMethod !== "card" && (ride.cancellationFeeCents ?? 0) > 0;
 }
 
 /**

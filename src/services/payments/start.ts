@@ -2,12 +2,13 @@ import { payments } from "../../db/schema";
 import { newId } from "../../lib/ids";
 import type { ServiceContext } from "../context";
 import type { RideView } from "../rides/view";
+import { amountDue, type ChargeableRide } from "./amount-due";
 import { chargeCardRide } from "./card/charge";
 import { ensureCharge } from "./pix-charge";
 import { type PaymentRow, ridePaymentRow } from "./rows";
 
 /** What starting a ride's payment needs to know of the ride. */
-type PayableRide = Pick<RideView, "id" | "status" | "passenger_id" | "final_fare_cents">;
+type PayableRide = ChargeableRide & Pick<RideView, "passenger_id">;
 
 /**
  * Starts the payment of a ride that just completed, by its payment method: Pix creates the
@@ -30,14 +31,16 @@ export async function startRidePayment(ctx: ServiceContext, ride: RideView): Pro
 }
 
 /**
- * The Pix payment of a completed ride, created once (the partial unique index on `ride_id`
- * turns a second insert into a no-op), with its charge. Returns the row; throws `EfiError` if
- * the charge could not be created, leaving the row pending without a charge.
+ * The Pix payment of a completed ride (its fare) or of a cancelled ride's fee (`amountDue`),
+ * created once (the partial unique index on `ride_id` turns a second insert into a no-op), with
+ * its charge. Returns the row; throws `EfiError` if the charge could not be created, leaving the
+ * row pending without a charge.
  */
 export async function startPixRidePayment(ctx: ServiceContext, ride: PayableRide): Promise<PaymentRow> {
-  if (ride.status !== "completed" || !ride.final_fare_cents || ride.final_fare_cents <= 0) {
+  const amountCents = amountDue(ride);
+  if (amountCents === null) {
     throw new Error(
-      `ride ${ride.id} is ${ride.status} with fare ${ride.final_fare_cents}: nothing to charge`,
+      `ride ${ride.id} is ${ride.status} with fare ${ride.final_fare_cents} and fee ${ride.cancellation_fee_cents}: nothing to charge`,
     );
   }
   const now = ctx.now();
@@ -51,7 +54,7 @@ export async function startPixRidePayment(ctx: ServiceContext, ride: PayableRide
       payerId: ride.passenger_id,
       method: "pix",
       status: "pending",
-      amountCents: ride.final_fare_cents,
+      amountCents,
       createdAt: at,
       updatedAt: at,
     })

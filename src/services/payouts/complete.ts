@@ -77,6 +77,12 @@ export async function completePayout(
     if (current && current.status !== "in_transit") throw conflictingOutcome(current, outcome);
     throw error;
   }
+  ctx.metrics.record({
+    event: "payout",
+    stage: outcome.status,
+    rail: payout.rail,
+    amountCents: payout.amountCents,
+  });
   return payoutView({
     ...payout,
     status: outcome.status,

@@ -7,6 +7,7 @@ import type { ServiceContext } from "../context";
 import { driverAccount, platformAccount } from "../ledger/accounts";
 import { type PostingLine, post } from "../ledger/post";
 import { getSettlementConfig } from "../settlements/config";
+import { announceWallets } from "../wallet/updated";
 import { completePayout } from "./complete";
 import { type PayoutRow, type PayoutView, payoutView } from "./view";
 
@@ -74,6 +75,8 @@ export async function requestPayout(
     },
   );
   if (!row) throw new Error("the payout row was not built");
+  await announceWallets(ctx, [driverId]);
+  ctx.metrics.record({ event: "payout", stage: "requested", rail: ctx.payoutRail.name, amountCents: amount });
 
   let receipt: Awaited<ReturnType<typeof ctx.payoutRail.send>>;
   try {

@@ -4,6 +4,7 @@ import { haversineMeters, type LatLng } from "../../lib/geo";
 import { newId } from "../../lib/ids";
 import { ApiError, type FieldError } from "../../lib/problem";
 import type { ServiceContext } from "../context";
+import { outstandingFees } from "../payments/outstanding-fees";
 import { type City, findCity, resolveCity } from "./cities";
 import type { RouteEstimate } from "./routing";
 
@@ -137,6 +138,9 @@ export interface QuoteView {
   surge_multiplier: number;
   expires_at: string;
   currency: "BRL";
+  /** Unpaid cancellation fees: while above 0, requesting a ride is refused. */
+  outstanding_fee_cents: number;
+  outstanding_fee_ride_ids: string[];
 }
 
 export interface PricedTrip {
@@ -158,6 +162,7 @@ export async function createQuote(
   trip: TripRequest,
 ): Promise<QuoteView> {
   const priced = await estimate(ctx, trip);
+  const owed = await outstandingFees(ctx, passengerId);
   const now = ctx.now();
   const id = newId("qte", now.getTime());
   const expiresAt = new Date(now.getTime() + ctx.config.QUOTE_TTL_SECONDS * 1000).toISOString();
@@ -187,6 +192,8 @@ export async function createQuote(
     surge_multiplier: priced.rule.surgeMultiplierBp / SURGE_BP_ONE,
     expires_at: expiresAt,
     currency: "BRL",
+    outstanding_fee_cents: owed.totalCents,
+    outstanding_fee_ride_ids: owed.rideIds,
   };
 }
 

@@ -3,6 +3,7 @@ import type { BatchItem } from "drizzle-orm/batch";
 import { ledgerPostingChecks, payments, refunds } from "../../db/schema";
 import type { ServiceContext } from "../context";
 import { post } from "../ledger/post";
+import { announceWallets, driversOf } from "../wallet/updated";
 import { refundIdOf } from "./ids";
 import { type PaymentRow, paymentRow, type RefundRow, refundRow } from "./reads";
 import { refundLines } from "./shares";
@@ -124,6 +125,7 @@ export async function settleRefund(
       );
       const refund = await refundRow(ctx, row.id);
       if (!refund) throw new Error(`refund ${row.id} vanished`);
+      if (!result.replayed) await announceWallets(ctx, driversOf(lines));
       return { status: result.replayed ? "already_applied" : "applied", refund: refundView(refund) };
     } catch (error) {
       // The guard fired: the refund or the payment's total moved under us. Look again.

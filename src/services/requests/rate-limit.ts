@@ -21,6 +21,12 @@ export function rateRuleOf(config: Config, family: RateFamily): RateRule {
       return { limit: 10, windowSeconds: 600 };
     case "ride_cancel_user":
       return { limit: 10, windowSeconds: 3600 };
+    // Each upload is an R2 write of up to 5 MiB; a full set is five, a few retries fit easily.
+    case "document_upload_user":
+      return { limit: 30, windowSeconds: 3600 };
+    // An export reads everything the user has: a few a day is all a person needs.
+    case "data_export_user":
+      return { limit: 5, windowSeconds: 86400 };
   }
 }
 
@@ -31,6 +37,8 @@ const WHAT: Record<RateFamily, string> = {
   quote_user: "quotes",
   ride_request_user: "ride requests",
   ride_cancel_user: "cancellations",
+  document_upload_user: "document uploads",
+  data_export_user: "data exports",
 };
 
 /** `429 rate_limited` with `Retry-After`, the one answer of every limit. */

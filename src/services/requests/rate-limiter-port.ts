@@ -5,7 +5,9 @@ export type RateFamily =
   | "login_failures"
   | "quote_user"
   | "ride_request_user"
-  | "ride_cancel_user";
+  | "ride_cancel_user"
+  | "document_upload_user"
+  | "data_export_user";
 
 /** At most `limit` hits in each window of `windowSeconds`; windows are aligned to the epoch. */
 export interface RateRule {

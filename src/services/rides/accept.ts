@@ -1,21 +1,28 @@
 import { eq } from "drizzle-orm";
 import { drivers, rides } from "../../db/schema";
+import { haversineMeters } from "../../lib/geo";
 import { ApiError } from "../../lib/problem";
 import type { AuthUser, ServiceContext } from "../context";
+import { freshPosition } from "../drivers/position";
 import { driverCreditStanding } from "../ledger/ride-postings";
 import { act } from "./act";
 import type { RideView } from "./view";
 
 /**
- * A driver takes a ride: their vehicle must serve its category, they must be online, and their
- * prepaid credit must not be below the configured floor (cash commissions are taken from it; a
- * driver with no credit account has 0, above the floor). The floor is a gate read before the
- * RideRoom is asked, not a lock. Whether the ride is still on offer is the RideRoom's call
+ * A driver takes a ride: their vehicle must serve its category, they must be online with a fresh
+ * stored position (`DRIVER_POSITION_MAX_AGE_S`) within the dispatch radius of the pickup, and
+ * their prepaid credit must not be below the configured floor (cash commissions are taken from
+ * it; a driver with no credit account has 0, above the floor). These are gates read before the
+ * RideRoom is asked, not locks. Whether the ride is still on offer is the RideRoom's call
  * (`ride_already_accepted`, `ride_not_requested`).
  */
 export async function acceptRide(ctx: ServiceContext, user: AuthUser, rideId: string): Promise<RideView> {
   const [row, driver, credit] = await Promise.all([
-    ctx.db.select({ category: rides.category }).from(rides).where(eq(rides.id, rideId)).get(),
+    ctx.db
+      .select({ category: rides.category, pickupLat: rides.pickupLat, pickupLng: rides.pickupLng })
+      .from(rides)
+      .where(eq(rides.id, rideId))
+      .get(),
     ctx.db.select().from(drivers).where(eq(drivers.userId, user.id)).get(),
     driverCreditStanding(ctx, user.id),
   ]);
@@ -29,6 +36,19 @@ export async function acceptRide(ctx: ServiceContext, user: AuthUser, rideId: st
       `Your vehicle serves ${driver.vehicleCategory}, not ${row.category}`,
     );
   }
+  const position = freshPosition(ctx, {
+    lat: driver.lastLat,
+    lng: driver.lastLng,
+    seenAt: driver.lastSeenAt,
+  });
+  const radius = acceptRadiusM(ctx);
+  const away = Math.round(haversineMeters(position, { lat: row.pickupLat, lng: row.pickupLng }));
+  if (away > radius) {
+    throw new ApiError(
+      "driver_too_far",
+      `You are ${away} m from the pickup; rides are taken within ${radius} m`,
+    );
+  }
   if (!credit.mayAcceptRides) {
     throw new ApiError(
       "driver_credit_insufficient",
@@ -36,4 +56,12 @@ export async function acceptRide(ctx: ServiceContext, user: AuthUser, rideId: st
     );
   }
   return act(ctx, rideId, { kind: "accept", driverId: user.id });
+}
+
+/**
+ * The farthest a ride is shown or offered from a driver: the "near here" radius of
+ * `GET /v1/rides/available` or dispatch's widest step, whichever is larger.
+ */
+export function acceptRadiusM(ctx: ServiceContext): number {
+  return Math.max(ctx.config.NEARBY_RADIUS_M, ...ctx.config.DISPATCH_RADIUS_STEPS_M);
 }

@@ -5,6 +5,7 @@ import { newId } from "../../lib/ids";
 import { ApiError } from "../../lib/problem";
 import type { ServiceContext } from "../context";
 import { hasCard } from "../payments/card/on-file";
+import { assertNoOutstandingFee } from "../payments/outstanding-fees";
 import { priceRide } from "../pricing/fares";
 import { rideOrThrow } from "./room";
 import type { RideRow } from "./state";
@@ -35,6 +36,7 @@ export async function createRide(
     )
     .get();
   if (active) throw new ApiError("passenger_has_active_ride", `Ride ${active.id} is still active`);
+  await assertNoOutstandingFee(ctx, passengerId);
   const priced = await priceRide(ctx, passengerId, input);
   if (!priced.city.paymentMethods.includes(input.payment_method)) {
     throw new ApiError(
@@ -68,6 +70,10 @@ export async function createRide(
     finalFareCents: null,
     distanceM: null,
     durationS: null,
+    driverReportedDistanceM: null,
+    driverReportedDurationS: null,
+    fareReview: null,
+    endedEarlyAt: null,
     cancellationFeeCents: null,
     cancelledBy: null,
     cancelReason: null,
@@ -80,6 +86,7 @@ export async function createRide(
     completedAt: null,
     cancelledAt: null,
     expiredAt: null,
+    expiredReason: null,
     updatedAt: at,
   };
   return rideView(rideOrThrow(await ctx.rideRoom(row.id).create(row)));

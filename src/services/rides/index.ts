@@ -4,6 +4,7 @@ export { acceptRide } from "./accept";
 export { cancelRide } from "./cancel";
 export { completeRide } from "./complete";
 export { createRide, type RideRequest } from "./create";
+export { endRideEarly } from "./end-early";
 export { getRide, listRides } from "./queries";
 export { rateRide } from "./rate";
 export { driverStep } from "./steps";

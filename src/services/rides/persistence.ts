@@ -3,6 +3,7 @@ import { rideEvents, rides } from "../../db/schema";
 import { isUniqueViolation } from "../../lib/db-errors";
 import type { ProblemCode } from "../../lib/problem";
 import type { ServiceContext } from "../context";
+import { offerTransitionStatements } from "../dispatch/offers";
 import { isDivergedTransitionError, transitionStatements } from "../ledger/ride-postings";
 import type { RideEventType, RideRow } from "./state";
 import { rideView } from "./view";
@@ -37,7 +38,8 @@ export async function insertRide(ctx: ServiceContext, row: RideRow): Promise<{ o
  * was decided from, and appends its event only if that update happened, all in one batch. The
  * unique partial index refuses a second active ride for the driver. The ledger postings the
  * transition carries (a cash ride's commission at completion) are in the same batch, and refuse
- * it whole if the guarded update did not happen.
+ * it whole if the guarded update did not happen. So are the ride's offers (accepted, withdrawn):
+ * the answer names the drivers whose open offer the transition withdrew.
  */
 export async function persistTransition(
   ctx: ServiceContext,
@@ -45,10 +47,11 @@ export async function persistTransition(
   after: RideRow,
   type: RideEventType,
   actorId: string | null,
-): Promise<{ ok: true } | (Refusal & { diverged?: true })> {
+): Promise<{ ok: true; withdrawn: string[] } | (Refusal & { diverged?: true })> {
   const { id, ...changes } = after;
   const data = JSON.stringify(rideView(after));
   const ledger = await transitionStatements(ctx, before, after);
+  const offers = offerTransitionStatements(ctx, before, after);
   const diverged = () => {
     ctx.log.error("ride row diverged from its RideRoom", { ride_id: id, status: before.status });
     return {
@@ -59,7 +62,7 @@ export async function persistTransition(
     } as const;
   };
   try {
-    const [updated] = await ctx.db.batch([
+    const [updated, , ...rest] = await ctx.db.batch([
       ctx.db
         .update(rides)
         .set(changes)
@@ -79,10 +82,12 @@ export async function persistTransition(
           .from(rides)
           .where(and(eq(rides.id, id), eq(rides.lastSeq, after.lastSeq))),
       ),
+      ...offers,
       ...ledger,
     ]);
     if (updated.length === 0) return diverged();
-    return { ok: true };
+    const withdrawn = offers.length > 0 ? (rest[offers.length - 1] as { driverId: string }[]) : [];
+    return { ok: true, withdrawn: withdrawn.map((o) => o.driverId) };
   } catch (error) {
     if (isUniqueViolation(error, "rides.driver_id")) {
       return { ok: false, code: "driver_has_active_ride", detail: "Finish your current ride first" };

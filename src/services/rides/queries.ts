@@ -4,7 +4,7 @@ import { type PageQuery, pageOf } from "../../lib/pagination";
 import { ApiError } from "../../lib/problem";
 import type { AuthUser, ServiceContext } from "../context";
 import type { RideRow } from "./state";
-import { type RideView, rideView } from "./view";
+import { type OfferView, offerView, type RideView, rideView } from "./view";
 
 /**
  * The ride as the caller may see it: its passenger, its driver, or (while it is on offer) any
@@ -21,8 +21,15 @@ export async function visibleRide(ctx: ServiceContext, user: AuthUser, rideId: s
   return row;
 }
 
-export async function getRide(ctx: ServiceContext, user: AuthUser, rideId: string): Promise<RideView> {
-  return rideView(await visibleRide(ctx, user, rideId));
+/** The ride for its passenger and its driver; a driver not (yet) assigned gets the offer view. */
+export async function getRide(
+  ctx: ServiceContext,
+  user: AuthUser,
+  rideId: string,
+): Promise<RideView | OfferView> {
+  const row = await visibleRide(ctx, user, rideId);
+  const party = row.passengerId === user.id || row.driverId === user.id;
+  return party ? rideView(row) : offerView(row);
 }
 
 export async function listRides(ctx: ServiceContext, user: AuthUser, page: PageQuery) {

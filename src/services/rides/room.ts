@@ -11,6 +11,12 @@ export interface DriverLocation extends LatLng {
   speed?: number;
 }
 
+/** What the driver's app says of a trip at completion: recorded, never priced. */
+export interface ReportedTrip {
+  distance_m?: number;
+  duration_s?: number;
+}
+
 /**
  * What services ask of a ride's room, the single writer of the ride's state. A refusal comes
  * back as a value, not a throw, because it crosses an RPC boundary.
@@ -19,7 +25,13 @@ export interface RideRoomPort {
   /** Records a new ride; idempotent, a second call returns the ride as it is. */
   create(row: RideRow): Promise<ActResult>;
   act(action: RideAction): Promise<ActResult>;
+  /** The assigned driver ends the trip; the room settles the fare from its own trace. */
+  complete(driverId: string, reported: ReportedTrip): Promise<ActResult>;
+  /** The passenger ends the trip before the dropoff (complete is then allowed anywhere). */
+  endEarly(passengerId: string): Promise<ActResult>;
   driverLocation(driverId: string, location: DriverLocation): Promise<ActResult>;
+  /** Runs the ride's next dispatch step now instead of at the end of the offer window. */
+  dispatchNow(): Promise<void>;
   /** Closes the user's sockets on this ride (of one session, if named); answers how many. */
   closeSockets(userId: string, end: SocketsEnd): Promise<number>;
 }

@@ -10,7 +10,11 @@ export type RideEventType =
   | "ride.started"
   | "ride.completed"
   | "ride.cancelled"
-  | "ride.expired";
+  | "ride.expired"
+  | "ride.reassigning";
+
+/** Why a requested ride expired: nobody accepted in time, or dispatch ran out of drivers. */
+export type ExpiryReason = "request_timeout" | "no_driver_available";
 
 export type Actor = { id: string; role: "passenger" | "driver" | "system" };
 
@@ -19,9 +23,28 @@ export type RideAction =
   | { kind: "accept"; driverId: string }
   | { kind: "arrive"; driverId: string }
   | { kind: "start"; driverId: string }
-  | { kind: "complete"; driverId: string; distanceM: number; durationS: number; finalFareCents: number }
-  | { kind: "cancel"; actor: Actor; reason: string; feeCents: number; graceSeconds: number }
-  | { kind: "expire" };
+  | {
+      kind: "complete";
+      driverId: string;
+      /** The server's measure (null: too few points) and the fare settled from it (trip-fare.ts). */
+      distanceM: number | null;
+      durationS: number;
+      finalFareCents: number;
+      fareReview?: string | null;
+      driverReportedDistanceM?: number | null;
+      driverReportedDurationS?: number | null;
+      endedEarlyAt?: string | null;
+    }
+  | {
+      kind: "cancel";
+      actor: Actor;
+      reason: string;
+      feeCents: number;
+      graceSeconds: number;
+      /** A ride a driver gives back waits at least this long again for another driver. */
+      requestTtlSeconds: number;
+    }
+  | { kind: "expire"; reason?: ExpiryReason };
 
 export type Decision =
   | { ok: true; next: RideRow; event: RideEventType; actorId: string | null }
@@ -36,7 +59,8 @@ const refuse = (code: ProblemCode, detail: string): Decision => ({ ok: false, co
 
 /**
  * The ride's state machine, as a pure function: requested → accepted → arrived →
- * in_progress → completed; cancelled from the first three; expired from requested.
+ * in_progress → completed; cancelled from the first three; expired from requested. The assigned
+ * driver cancelling an accepted or arrived ride gives it back: requested again, without him.
  */
 export function decide(row: RideRow, action: RideAction, now: Date): Decision {
   const at = now.toISOString();
@@ -86,6 +110,10 @@ export function decide(row: RideRow, action: RideAction, now: Date): Decision {
           distanceM: action.distanceM,
           durationS: action.durationS,
           finalFareCents: action.finalFareCents,
+          fareReview: action.fareReview ?? null,
+          driverReportedDistanceM: action.driverReportedDistanceM ?? null,
+          driverReportedDurationS: action.driverReportedDurationS ?? null,
+          endedEarlyAt: action.endedEarlyAt ?? null,
         },
         "ride.completed",
       );
@@ -103,6 +131,7 @@ export function decide(row: RideRow, action: RideAction, now: Date): Decision {
       if (row.status === "in_progress") {
         return refuse("invalid_transition", "A ride in progress cannot be cancelled; complete it");
       }
+      if (actor.role === "driver") return reassign(row, base, action, now);
       return {
         ok: true,
         next: {
@@ -121,11 +150,43 @@ export function decide(row: RideRow, action: RideAction, now: Date): Decision {
       if (row.status !== "requested") return refuse("ride_not_requested", `The ride is ${row.status}`);
       return {
         ok: true,
-        next: { ...base, status: "expired", expiredAt: at },
+        next: {
+          ...base,
+          status: "expired",
+          expiredAt: at,
+          expiredReason: action.reason ?? "request_timeout",
+        },
         event: "ride.expired",
         actorId: null,
       };
   }
+}
+
+/**
+ * The assigned driver gives the ride back: it is requested again with no driver (and no accept or
+ * arrival time, so a later passenger cancellation owes nothing until a new driver accepts), and
+ * waits for another driver until the later of its old deadline and `requestTtlSeconds` from now.
+ */
+function reassign(
+  row: RideRow,
+  base: RideRow,
+  action: Extract<RideAction, { kind: "cancel" }>,
+  now: Date,
+): Decision {
+  const renewed = now.getTime() + action.requestTtlSeconds * 1000;
+  return {
+    ok: true,
+    next: {
+      ...base,
+      status: "requested",
+      driverId: null,
+      acceptedAt: null,
+      arrivedAt: null,
+      expiresAt: new Date(Math.max(Date.parse(row.expiresAt), renewed)).toISOString(),
+    },
+    event: "ride.reassigning",
+    actorId: action.actor.id,
+  };
 }
 
 /**

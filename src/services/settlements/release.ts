@@ -6,6 +6,7 @@ import { newId } from "../../lib/ids";
 import type { ServiceContext } from "../context";
 import { driverAccount } from "../ledger/accounts";
 import { type Posting, post, postingStatements, translateLedgerError } from "../ledger/post";
+import { announceWallets } from "../wallet/updated";
 
 // Release: pending → available on the due date, once.
 
@@ -73,7 +74,10 @@ async function releaseRow(
   const result = await post(ctx, releasePosting(row), (transactionId) => [
     markReleasedStatement(ctx, row.id, transactionId),
   ]);
-  if (!result.replayed) return { status: "released", transactionId: result.transactionId };
+  if (!result.replayed) {
+    await announceWallets(ctx, [row.driverId]);
+    return { status: "released", transactionId: result.transactionId };
+  }
   // The posting exists, so its batch marked the row; repeat the guarded update in case a
   // posting with this key was ever written without it. A no-op when the row is released.
   await markReleasedStatement(ctx, row.id, result.transactionId).run();
@@ -120,6 +124,10 @@ export async function releaseSettlements(
     const group = todo.slice(i, i + RELEASE_GROUP_SIZE);
     if (await releaseGroup(ctx, group)) {
       summary.released += group.length;
+      await announceWallets(
+        ctx,
+        group.map((row) => row.driverId),
+      );
       continue;
     }
     for (const row of group) {

@@ -30,6 +30,7 @@ export async function flag(
 ): Promise<ProcessOutcome> {
   const changed = await settle(ctx, row, "flagged", detail);
   if (changed) {
+    ctx.metrics.record({ event: "payment", stage: "flagged", method: "pix", purpose: row.kind });
     ctx.log.error("efi_webhook.flagged", {
       event_id: row.id,
       kind: row.kind,

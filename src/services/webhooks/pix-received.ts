@@ -1,6 +1,7 @@
 import { and, eq, inArray } from "drizzle-orm";
 import { payments, rides } from "../../db/schema";
 import { EfiError } from "../../integrations/efi";
+import { paymentPoint } from "../../lib/metrics";
 import { ApiError } from "../../lib/problem";
 import type { ServiceContext } from "../context";
 import { RideAlreadyPaidError, recordCreditTopup, recordRidePayment } from "../ledger/ride-postings";
@@ -128,6 +129,8 @@ export async function confirmReceivedPix(
     throw new Error(`payment ${payment.id} vanished`);
   }
   const outcome = await markProcessed(ctx, row);
+  const sinceWebhook = ctx.now().getTime() - Date.parse(row.receivedAt);
+  ctx.metrics.record(paymentPoint("confirmed", paid, sinceWebhook));
   await announcePayment(ctx, paid, driverId);
   return outcome;
 }

@@ -3,6 +3,7 @@ import { payments, rides } from "../../../db/schema";
 import type { CardChargeResult } from "../../../integrations/card/provider";
 import { EfiError } from "../../../integrations/efi/errors";
 import { newId } from "../../../lib/ids";
+import { paymentPoint } from "../../../lib/metrics";
 import type { ServiceContext } from "../../context";
 import { recordRidePayment } from "../../ledger/ride-postings";
 import type { RideView } from "../../rides/view";
@@ -68,7 +69,7 @@ export async function createCardRidePayment(
 ): Promise<PaymentRow | undefined> {
   const now = ctx.now();
   const at = now.toISOString();
-  return ctx.db
+  const created = await ctx.db
     .insert(payments)
     .values({
       id: newId("pay", now.getTime()),
@@ -85,6 +86,9 @@ export async function createCardRidePayment(
     .onConflictDoNothing()
     .returning()
     .get();
+  if (created)
+    ctx.metrics.record({ event: "payment", stage: "created", method: "card", purpose: "ride", amountCents });
+  return created;
 }
 
 /**
@@ -178,6 +182,7 @@ export async function attemptCharge(
     paidAt: now.toISOString(),
   });
   if (!paid) return payment;
+  ctx.metrics.record(paymentPoint("confirmed", paid));
   await announce(ctx, "payment.confirmed", paid);
   return paid;
 }
@@ -195,6 +200,7 @@ async function fail(
     ...(cardChargeId ? { cardChargeId } : {}),
   });
   if (!failed) return payment;
+  ctx.metrics.record(paymentPoint("failed", failed));
   await announce(ctx, "payment.failed", failed);
   return failed;
 }

@@ -2,6 +2,7 @@ import { and, eq } from "drizzle-orm";
 import { paymentMethods, payments, rides } from "../../../db/schema";
 import { ApiError } from "../../../lib/problem";
 import type { ServiceContext } from "../../context";
+import { amountDue } from "../amount-due";
 import { type PaymentRow, ridePaymentRow } from "../rows";
 import { attemptCharge, createCardRidePayment } from "./charge";
 import { type CardRow, latestCard } from "./on-file";
@@ -10,8 +11,8 @@ import { type CardPaymentView, cardPaymentView } from "./view";
 /**
  * Retries a failed card payment of the caller's ride, on `paymentMethodId` or their most recent
  * card. Answers with the payment after the attempt: `paid`, `failed` again (with the reason), or
- * `pending`. A completed card ride whose payment was never created (its completion's charge
- * failed before that) gets it created here.
+ * `pending`. A completed card ride (or one cancelled with a fee) whose payment was never created
+ * (its charge failed before that) gets it created here, for the fare (or the fee).
  */
 export async function retryCardPayment(
   ctx: ServiceContext,
@@ -27,16 +28,23 @@ export async function retryCardPayment(
   }
   const existing = await ridePaymentRow(ctx, ride.id);
   if (existing && existing.status !== "failed") throw notRetryable(existing);
-  if (!existing && (ride.status !== "completed" || !ride.finalFareCents)) {
+  const due = amountDue({
+    id: ride.id,
+    status: ride.status,
+    payment_method: ride.paymentMethod,
+    final_fare_cents: ride.finalFareCents,
+    cancellation_fee_cents: ride.cancellationFeeCents,
+  });
+  if (!existing && due === null) {
     throw new ApiError(
       "payment_not_retryable",
-      `The ride is ${ride.status}; only a completed ride is charged`,
+      `The ride is ${ride.status}; only a completed ride or a cancellation fee is charged`,
     );
   }
   const card = await chosenCard(ctx, passengerId, input.paymentMethodId);
   const payment = existing
     ? await claimRetry(ctx, existing)
-    : await createCardRidePayment(ctx, ride.id, ride.passengerId, ride.finalFareCents ?? 0);
+    : await createCardRidePayment(ctx, ride.id, ride.passengerId, due ?? 0);
   if (!payment)
     throw new ApiError("payment_not_retryable", "The ride's payment is being created; read it again");
   return cardPaymentView(await attemptCharge(ctx, payment, card));

@@ -1,0 +1,48 @@
+import type { ServiceContext } from "../services/context";
+import { type DispatchState, dispatchStep, INITIAL_DISPATCH, type Notice } from "../services/dispatch";
+import type { RideRow } from "../services/rides/state";
+import type { RideStorage } from "./ride-storage";
+
+/** A dispatch step that failed (D1 unreachable) runs again this much later. */
+const DISPATCH_RETRY_MS = 5000;
+
+const STATE_KEY = "dispatch";
+
+/**
+ * The RideRoom's side of dispatch: where the steps of one ride stand (kept in the room's storage,
+ * so a restarted object carries on) and when the next runs (the room's `dispatch` timer).
+ */
+export class RideDispatcher {
+  constructor(
+    private readonly storage: DurableObjectStorage,
+    private readonly store: RideStorage,
+  ) {}
+
+  /**
+   * One step for a requested ride within its deadline: offers the next batch and schedules the
+   * step after it. Answers the events to send and whether nobody is left to offer it to. A failed
+   * step is retried later: every step is safe to run again.
+   */
+  async step(ctx: ServiceContext, row: RideRow): Promise<{ notices: Notice[]; exhausted: boolean }> {
+    const state = (await this.storage.get<DispatchState>(STATE_KEY)) ?? INITIAL_DISPATCH;
+    try {
+      const outcome = await dispatchStep(ctx, row, state);
+      if (outcome.kind === "done") return { notices: [], exhausted: false };
+      if (outcome.kind === "exhausted") return { notices: outcome.notices, exhausted: true };
+      await this.storage.put(STATE_KEY, outcome.state);
+      this.store.schedule("dispatch", outcome.at);
+      return { notices: outcome.notices, exhausted: false };
+    } catch (error) {
+      ctx.log.error("dispatch step failed", { ride_id: row.id, error: String(error) });
+      this.store.schedule("dispatch", Date.now() + DISPATCH_RETRY_MS);
+      return { notices: [], exhausted: false };
+    }
+  }
+
+  /** Dispatch starts over (a new ride, or one its driver gave back): from the smallest radius. */
+  async restart(): Promise<void> {
+    const state = (await this.storage.get<DispatchState>(STATE_KEY)) ?? INITIAL_DISPATCH;
+    await this.storage.put(STATE_KEY, { ...INITIAL_DISPATCH, batch: state.batch });
+    this.store.schedule("dispatch", Date.now());
+  }
+}
