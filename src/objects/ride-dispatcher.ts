@@ -28,6 +28,9 @@ export class RideDispatcher {
     try {
       const outcome = await dispatchStep(ctx, row, state);
       if (outcome.kind === "done") return { notices: [], exhausted: false };
+      const offers = outcome.notices.filter((n) => n.event.type === "ride.offered").length;
+      const stage = outcome.kind === "exhausted" ? "exhausted" : offers > 0 ? "offered" : "waiting";
+      ctx.metrics.record({ event: "dispatch", stage, category: row.category, offers });
       if (outcome.kind === "exhausted") return { notices: outcome.notices, exhausted: true };
       await this.storage.put(STATE_KEY, outcome.state);
       this.store.schedule("dispatch", outcome.at);

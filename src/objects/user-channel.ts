@@ -56,6 +56,11 @@ export class UserChannel extends DurableObject<Env> implements UserChannelPort {
     return closeSessionSockets(this.ctx.getWebSockets(), userId, end);
   }
 
+  async forget(): Promise<void> {
+    this.sql.exec("DELETE FROM events");
+    this.sql.exec("DELETE FROM tickets");
+  }
+
   async deliver(userId: string, event: WireEvent): Promise<number> {
     const seq = this.sql
       .exec<{ seq: number }>(

@@ -28,6 +28,7 @@ export async function handleNotificationsBatch(batch: MessageBatch, ctx: Service
           retry_in_s: delaySeconds,
         });
         message.retry({ delaySeconds });
+        ctx.metrics.record({ event: "queue", queue: batch.queue, result: "retry", messages: 1 });
         continue;
       }
       ctx.log.info("notifications.sent", {
@@ -39,6 +40,7 @@ export async function handleNotificationsBatch(batch: MessageBatch, ctx: Service
         removed_devices: outcome.removed,
       });
       message.ack();
+      ctx.metrics.record({ event: "queue", queue: batch.queue, result: "ack", messages: 1 });
     } catch (error) {
       const delaySeconds = retryDelaySeconds(message.attempts);
       ctx.log.error("queue.message_failed", {
@@ -49,6 +51,7 @@ export async function handleNotificationsBatch(batch: MessageBatch, ctx: Service
       });
       Sentry.captureException(error);
       message.retry({ delaySeconds });
+      ctx.metrics.record({ event: "queue", queue: batch.queue, result: "retry", messages: 1 });
     }
   }
 }

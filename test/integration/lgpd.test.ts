@@ -1,3 +1,4 @@
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { CURRENT_VERSIONS } from "../../src/services/users/consents";
@@ -64,6 +65,18 @@ const erase = (user: TestUser, password = user.password) =>
 
 async function userRow(id: string) {
   return env.DB.prepare("SELECT * FROM users WHERE id = ?").bind(id).first<Record<string, any>>();
+}
+
+/** Every event the user's channel keeps for catching up, as one string. */
+async function channelHistory(userId: string): Promise<string> {
+  const channel = env.USER_CHANNEL.get(env.USER_CHANNEL.idFromName(userId));
+  return runInDurableObject(channel, (_object, state) =>
+    state.storage.sql
+      .exec<{ data: string }>("SELECT data FROM events ORDER BY seq")
+      .toArray()
+      .map((e) => e.data)
+      .join("\n"),
+  );
 }
 
 describe("consent", () => {
@@ -184,8 +197,10 @@ describe("erasure", () => {
     await fund(500, driver.id); // some money in the ledger that erasure must not disturb
 
     expect((await findAnywhere([p.name, p.user.email, p.phone])).length).toBeGreaterThan(0);
+    expect(await channelHistory(p.user.id)).toContain(p.phone); // the cancel reason, as delivered
     const erased = await erase(p.user);
     expect(erased.status, erased.text).toBe(204);
+    expect(await channelHistory(p.user.id)).toBe("");
 
     expect(await findAnywhere([p.name, p.user.email, p.phone, p.phone.slice(3), p.cpf])).toEqual([]);
     expect(await userRow(p.user.id)).toMatchObject({

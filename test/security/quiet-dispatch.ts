@@ -10,27 +10,37 @@ import { type D1Snapshot, d1Snapshot } from "./d1-snapshot";
 const quieted = new Set<string>();
 
 export async function quietDispatch(): Promise<void> {
-  const { results } = await env.DB.prepare("SELECT id, last_seq FROM rides WHERE status = 'requested'").all<{
-    id: string;
-    last_seq: number;
-  }>();
+  // What can wake a quieted ride: its driver gave it back (its seq moves on), or an offer was
+  // declined or accepted (the room is asked for the next batch at once).
+  const { results } = await env.DB.prepare(
+    `SELECT r.id, r.last_seq || ':' || COALESCE((SELECT group_concat(o.driver_id || o.status) FROM ride_offers o
+       WHERE o.ride_id = r.id), '') AS version
+     FROM rides r WHERE r.status = 'requested'`,
+  ).all<{ id: string; version: string }>();
   const later = Date.now() + 3_600_000;
-  for (const { id, last_seq } of results) {
-    // A ride given back by its driver is requested again with new timers: its seq moved on.
-    const key = `${id}@${last_seq}`;
+  for (const { id, version } of results) {
+    const key = `${id}@${version}`;
     if (quieted.has(key)) continue;
     quieted.add(key);
     const room = env.RIDE_ROOM.get(env.RIDE_ROOM.idFromName(id));
-    // A step already due (a ride just created) runs now, so its writes land before the baseline.
-    const due = await runInDurableObject(
-      room,
-      (_room, state) =>
-        state.storage.sql.exec("SELECT 1 FROM timers WHERE due_at <= ?", Date.now()).toArray().length > 0,
-    );
-    if (due) await runDurableObjectAlarm(room);
-    await runInDurableObject(room, (_room, state) => {
-      state.storage.sql.exec("UPDATE timers SET due_at = ?", later);
-    });
+    // A step already due (a ride just created) runs now, so its writes land before the baseline;
+    // one already running (the alarm fired by itself) is waited for, since it reschedules itself.
+    for (let attempt = 0; attempt < 10; attempt++) {
+      const due = await runInDurableObject(room, (_room, state) => {
+        return (
+          state.storage.sql.exec("SELECT 1 FROM timers WHERE due_at <= ?", Date.now()).toArray().length > 0
+        );
+      });
+      if (due) await runDurableObjectAlarm(room);
+      const quiet = await runInDurableObject(room, async (instance, state) => {
+        // The room runs every step and transition on one promise chain: drained, nothing is running.
+        await (instance as unknown as { queue: Promise<unknown> }).queue;
+        state.storage.sql.exec("UPDATE timers SET due_at = ?", later);
+        await (instance as unknown as { queue: Promise<unknown> }).queue;
+        return state.storage.sql.exec("SELECT 1 FROM timers WHERE due_at < ?", later).toArray().length === 0;
+      });
+      if (quiet) break;
+    }
     await env.DB.prepare("UPDATE ride_offers SET expires_at = ? WHERE ride_id = ? AND status = 'open'")
       .bind(new Date(later).toISOString(), id)
       .run();

@@ -18,4 +18,6 @@ export interface UserChannelPort {
   redeemTicket(secretHash: string, nowMs: number): Promise<string | null>;
   /** Closes the channel's sockets of the user (of one session, if named); answers how many. */
   closeSockets(userId: string, end: SocketsEnd): Promise<number>;
+  /** Drops the events kept for catching up and every ticket: the account was erased. */
+  forget(): Promise<void>;
 }

@@ -52,6 +52,7 @@ export async function sendNotification(
       data: { ...job.data, notification_id: row.id },
       collapseKey: row.id,
     });
+    ctx.metrics.record({ event: "push", result: result.outcome, platform: phone.platform });
     if (result.outcome === "sent") sent += 1;
     else if (result.outcome === "unregistered") {
       await forgetDevice(ctx, userId, phone.token);

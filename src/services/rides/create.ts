@@ -89,5 +89,12 @@ export async function createRide(
     expiredReason: null,
     updatedAt: at,
   };
-  return rideView(rideOrThrow(await ctx.rideRoom(row.id).create(row)));
+  const created = rideOrThrow(await ctx.rideRoom(row.id).create(row));
+  ctx.metrics.record({
+    event: "ride_transition",
+    action: "create",
+    status: "requested",
+    category: row.category,
+  });
+  return rideView(created);
 }

@@ -70,7 +70,7 @@ async function assertErasable(ctx: ServiceContext, userId: string): Promise<void
 /**
  * Closes and anonymises the caller's account (LGPD art. 18, VI), after checking the password.
  * Personal fields are replaced or erased everywhere in D1 in one batch, the driver's files are
- * deleted from R2, and every socket is closed. What the law makes us keep stays without the
+ * deleted from R2, every socket is closed and the user channel's event history dropped. What the law makes us keep stays without the
  * person in it: rides (fiscal facts, coordinates rounded to about 1 km), payments, payouts
  * (Pix key erased), ledger entries (untouched: they carry ids and amounts only), audit entries
  * and consents. A driver with money in the wallet or anyone with an active ride is refused first.
@@ -188,5 +188,7 @@ export async function eraseAccount(
   const leftovers = await ctx.env.DOCUMENTS.list({ prefix: `drivers/${userId}/` });
   if (leftovers.objects.length > 0) await ctx.env.DOCUMENTS.delete(leftovers.objects.map((o) => o.key));
   await closeUserSockets(ctx, userId, { reason: "session_ended" });
+  // The channel's catch-up history holds copies of the user's events (a cancel reason, places).
+  await ctx.userChannel(userId).forget();
   ctx.log.info("user.erased", { user_id: userId });
 }
