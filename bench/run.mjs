@@ -18,7 +18,7 @@ import { cpus, loadavg } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { onlineDriver, pool, register, signInReviewer } from "./lib/api.mjs";
+import { cancelOpenRides, onlineDriver, pool, register, signInReviewer } from "./lib/api.mjs";
 import { fanout } from "./lib/fanout.mjs";
 import * as load from "./lib/load.mjs";
 import { offerLatency } from "./lib/offers.mjs";
@@ -213,6 +213,7 @@ async function main() {
         passengers: probePassengers,
       });
       check("POST /v1/rides (calibration run)", mark, probe);
+      await cancelOpenRides(url, probePassengers);
       // The probe runs cold, so it underestimates the warm rate: aim a bit past --duration.
       rides = Math.min(5_000, Math.max(2 * opts.connections, Math.ceil(1.5 * probe.rps * opts.duration)));
       results.meta.rides_calibration = {
@@ -273,6 +274,11 @@ async function main() {
       );
       const unexpected = Object.entries(figures.error_samples);
       for (const [code, bodies] of unexpected) log(`[load]   ${code}: ${bodies[0]}`);
+      if (key === "rides") {
+        // Not timed: the passengers cancel, so the rides' dispatch does not run under later scenarios.
+        const cancelled = await cancelOpenRides(url, [...probePassengers, ...ridePassengers]);
+        log(`[bench] cancelled ${cancelled} rides still waiting for a driver`);
+      }
     }
     const base = results.load.find((s) => s.key === "health");
     const idle = results.load.find((s) => s.key === "idle");

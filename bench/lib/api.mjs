@@ -140,6 +140,26 @@ export async function requestRide(base, passenger) {
   return reply.json;
 }
 
+/**
+ * The passenger's rides still waiting for a driver are cancelled (within the grace period, so no
+ * fee): a scenario that requested rides leaves no dispatch running into the next one.
+ */
+export async function cancelOpenRides(base, passengers) {
+  let cancelled = 0;
+  await pool(passengers, 8, async (passenger) => {
+    const list = await call(base, "GET", "/v1/rides?limit=5", { token: passenger.token });
+    for (const ride of list.json?.items ?? []) {
+      if (ride.status !== "requested") continue;
+      const reply = await call(base, "POST", `/v1/rides/${ride.id}/cancel`, {
+        token: passenger.token,
+        body: { reason: "bench: scenario over" },
+      });
+      if (reply.status === 200) cancelled += 1;
+    }
+  });
+  return cancelled;
+}
+
 export async function cancelRide(base, passenger, rideId) {
   return expectCall(base, 200, "POST", `/v1/rides/${rideId}/cancel`, {
     token: passenger.token,

@@ -47,7 +47,8 @@ export function identityOf(request: Request): SocketIdentity | null {
 }
 
 /**
- * Closes the given sockets of a user whose session ended: all of them, or one session's.
+ * Closes the given sockets of a user whose session ended: all of them, one session's, or all
+ * but one session's.
  * 4401 when the session ended, 4403 when the account was blocked. Answers how many closed.
  */
 export function closeSessionSockets(sockets: WebSocket[], userId: string, end: SocketsEnd): number {
@@ -57,6 +58,8 @@ export function closeSessionSockets(sockets: WebSocket[], userId: string, end: S
     const identity = ws.deserializeAttachment() as SocketIdentity | null;
     if (identity?.userId !== userId) continue;
     if (end.sessionId && identity.sessionId && identity.sessionId !== end.sessionId) continue;
+    // A socket without a session id cannot be shown to be the kept session's: it closes.
+    if (end.exceptSessionId && identity.sessionId === end.exceptSessionId) continue;
     try {
       ws.close(code, end.reason);
       closed++;

@@ -192,6 +192,15 @@ export class RideRoom extends DurableObject<Env> implements RideRoomPort {
     this.store.armAlarm();
   }
 
+  async standing(): Promise<{
+    status: RideRow["status"];
+    driverId: string | null;
+    expiresAt: string;
+  } | null> {
+    const row = this.load();
+    return row ? { status: row.status, driverId: row.driverId, expiresAt: row.expiresAt } : null;
+  }
+
   async dispatchNow(): Promise<void> {
     if (this.load()?.status === "requested") this.store.schedule("dispatch", Date.now());
   }

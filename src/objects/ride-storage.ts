@@ -17,9 +17,29 @@ export interface StoredEvent {
 export class RideStorage {
   private readonly sql: SqlStorage;
 
+  /**
+   * Whether this object holds a ride. The tables are created by the first `save` (a ride being
+   * created here), not on construction: a room addressed by an id that names no ride (a guess, a
+   * typo) answers "no such ride" and stores nothing.
+   */
+  private ready: boolean;
+
   constructor(private readonly storage: DurableObjectStorage) {
     this.sql = storage.sql;
-    this.sql.exec(`
+    this.ready =
+      this.sql.exec("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'ride'").toArray().length >
+      0;
+  }
+
+  load(): RideRow | null {
+    if (!this.ready) return null;
+    const stored = this.sql.exec<{ row: string }>("SELECT row FROM ride WHERE id = 1").toArray()[0];
+    return stored ? JSON.parse(stored.row) : null;
+  }
+
+  save(row: RideRow): void {
+    if (!this.ready) {
+      this.sql.exec(`
       CREATE TABLE IF NOT EXISTS ride (id INTEGER PRIMARY KEY CHECK (id = 1), row TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS events (seq INTEGER PRIMARY KEY, type TEXT NOT NULL, data TEXT NOT NULL, at TEXT NOT NULL);
       CREATE TABLE IF NOT EXISTS location (id INTEGER PRIMARY KEY CHECK (id = 1), data TEXT NOT NULL, at INTEGER NOT NULL, sent_at INTEGER NOT NULL);
@@ -27,14 +47,8 @@ export class RideStorage {
       CREATE TABLE IF NOT EXISTS trace (n INTEGER PRIMARY KEY, lat REAL NOT NULL, lng REAL NOT NULL, at INTEGER NOT NULL);
       CREATE TABLE IF NOT EXISTS marks (name TEXT PRIMARY KEY, at TEXT NOT NULL);
     `);
-  }
-
-  load(): RideRow | null {
-    const stored = this.sql.exec<{ row: string }>("SELECT row FROM ride WHERE id = 1").toArray()[0];
-    return stored ? JSON.parse(stored.row) : null;
-  }
-
-  save(row: RideRow): void {
+      this.ready = true;
+    }
     this.sql.exec(
       "INSERT INTO ride (id, row) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET row = excluded.row",
       JSON.stringify(row),

@@ -52,6 +52,8 @@ export class UserChannel extends DurableObject<Env> implements UserChannelPort {
   async closeSockets(userId: string, end: SocketsEnd): Promise<number> {
     // A session's tickets go with it (the upgrade would refuse them anyway).
     if (end.sessionId) this.sql.exec("DELETE FROM tickets WHERE session_id = ?", end.sessionId);
+    else if (end.exceptSessionId)
+      this.sql.exec("DELETE FROM tickets WHERE session_id <> ?", end.exceptSessionId);
     else this.sql.exec("DELETE FROM tickets");
     return closeSessionSockets(this.ctx.getWebSockets(), userId, end);
   }

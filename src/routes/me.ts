@@ -9,6 +9,7 @@ import {
   problemResponses,
 } from "../http/router";
 import * as auth from "../services/auth/accounts";
+import { changePassword } from "../services/auth/password-change";
 import { CURRENT_VERSIONS, recordConsent } from "../services/users/consents";
 import { eraseAccount } from "../services/users/erase";
 import { exportUserData } from "../services/users/export";
@@ -98,6 +99,40 @@ const erase = createRoute({
   },
 });
 
+const ChangePasswordSchema = z
+  .object({
+    current_password: z.string().min(1).max(128),
+    new_password: z
+      .string()
+      .min(1)
+      .max(128)
+      .openapi({ description: `Needs ${auth.PASSWORD_RULE}` }),
+  })
+  .openapi("ChangePasswordRequest");
+
+const password = createRoute({
+  method: "post",
+  path: "/password",
+  operationId: "changeMyPassword",
+  tags: ["Me"],
+  summary: "Change the password; every other session ends",
+  description:
+    "Any signed-in user, with the current password (wrong ones count like failed sign-ins from this address: `401 invalid_credentials`, then `429`). The new password follows the registration rule (`400 weak_password`). The caller's session stays signed in; every other session of the account ends at once: its refresh tokens are refused, its access tokens stop working and its sockets close with 4401.",
+  security: [{ bearerAuth: [] }],
+  middleware: [requireAuth] as const,
+  request: jsonBody(ChangePasswordSchema),
+  responses: {
+    204: { description: "The password is changed and every other session ended" },
+    ...problemResponses(
+      ...AUTH_PROBLEMS,
+      ...BODY_PROBLEMS,
+      "weak_password",
+      "invalid_credentials",
+      "rate_limited",
+    ),
+  },
+});
+
 const ConsentRequestSchema = z
   .discriminatedUnion("document", [
     z.object({ document: z.literal("terms"), version: z.literal(CURRENT_VERSIONS.terms) }),
@@ -137,6 +172,11 @@ export const meRoutes = createRouter()
   .openapi(erase, async (c) => {
     const ip = c.req.header("cf-connecting-ip") ?? "unknown";
     await eraseAccount(c.get("ctx"), c.get("user").id, { password: c.req.valid("json").password, ip });
+    return c.body(null, 204);
+  })
+  .openapi(password, async (c) => {
+    const ip = c.req.header("cf-connecting-ip") ?? "unknown";
+    await changePassword(c.get("ctx"), c.get("user"), { ...c.req.valid("json"), ip });
     return c.body(null, 204);
   })
   .openapi(consent, async (c) =>

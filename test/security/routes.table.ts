@@ -201,6 +201,12 @@ export const ROUTES: Record<string, RouteEntry> = {
     access: { roles: ANY_ROLE },
     request: ({ caller }) => ({ body: { password: caller?.password ?? "x" } }),
   },
+  "POST /v1/me/password": {
+    access: { roles: ANY_ROLE },
+    request: ({ caller }) => ({
+      body: { current_password: caller?.password ?? "x", new_password: "another-pass-4242" },
+    }),
+  },
   "POST /v1/me/consents": {
     access: { roles: ANY_ROLE },
     request: () => ({ body: { document: "terms", version: "2026-01" } }),

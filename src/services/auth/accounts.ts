@@ -48,10 +48,10 @@ export const normalizeEmail = (email: string) => email.trim().toLowerCase();
 
 export const PASSWORD_RULE = "at least 10 characters, with at least one letter and one digit";
 
-export function assertStrongPassword(password: string): void {
+export function assertStrongPassword(password: string, field = "password"): void {
   if (password.length < 10 || !/[A-Za-z]/.test(password) || !/\d/.test(password)) {
     throw new ApiError("weak_password", `The password needs ${PASSWORD_RULE}`, {
-      errors: [{ path: "password", message: PASSWORD_RULE }],
+      errors: [{ path: field, message: PASSWORD_RULE }],
     });
   }
 }

@@ -1,10 +1,12 @@
 /**
- * Why a user's sockets are closed: the session ended (logout, refresh-token reuse) or the
- * account was blocked. With a `sessionId` only that session's sockets close; without, all of them.
+ * Why a user's sockets are closed: the session ended (logout, refresh-token reuse, password
+ * change) or the account was blocked. With a `sessionId` only that session's sockets close; with
+ * an `exceptSessionId` every socket but that session's; with neither, all of them.
  */
 export interface SocketsEnd {
   reason: "session_ended" | "user_blocked";
   sessionId?: string;
+  exceptSessionId?: string;
 }
 
 /**

@@ -1,5 +1,5 @@
 import { eq } from "drizzle-orm";
-import { drivers, rides } from "../../db/schema";
+import { DRIVER_ACTIVE_STATUSES, drivers, rides } from "../../db/schema";
 import { haversineMeters } from "../../lib/geo";
 import { ApiError } from "../../lib/problem";
 import type { AuthUser, ServiceContext } from "../context";
@@ -14,9 +14,11 @@ import type { RideView } from "./view";
  * their prepaid credit must not be below the configured floor (cash commissions are taken from
  * it; a driver with no credit account has 0, above the floor). These are gates read before the
  * RideRoom is asked, not locks. Whether the ride is still on offer is the RideRoom's call
- * (`ride_already_accepted`, `ride_not_requested`).
+ * (`ride_already_accepted`, `ride_not_requested`), and it is asked first: in a race for a ride,
+ * every driver but the winner is answered from the room, in South America, without a D1 read.
  */
 export async function acceptRide(ctx: ServiceContext, user: AuthUser, rideId: string): Promise<RideView> {
+  await refuseIfTaken(ctx, user.id, rideId);
   const [row, driver, credit] = await Promise.all([
     ctx.db
       .select({ category: rides.category, pickupLat: rides.pickupLat, pickupLng: rides.pickupLng })
@@ -56,6 +58,20 @@ export async function acceptRide(ctx: ServiceContext, user: AuthUser, rideId: st
     );
   }
   return act(ctx, rideId, { kind: "accept", driverId: user.id });
+}
+
+/**
+ * The room's word on a ride no longer on offer, with the codes and words its state machine uses.
+ * A ride still requested (or this driver's own, an accept retried) goes on to the full checks.
+ */
+async function refuseIfTaken(ctx: ServiceContext, driverId: string, rideId: string): Promise<void> {
+  const standing = await ctx.rideRoom(rideId).standing();
+  if (!standing) throw new ApiError("not_found", "No such ride");
+  if (standing.status === "requested" || standing.driverId === driverId) return;
+  if ((DRIVER_ACTIVE_STATUSES as readonly string[]).includes(standing.status)) {
+    throw new ApiError("ride_already_accepted", "Another driver accepted this ride first");
+  }
+  throw new ApiError("ride_not_requested", `The ride is ${standing.status}`);
 }
 
 /**

@@ -32,6 +32,8 @@ export interface RideRoomPort {
   driverLocation(driverId: string, location: DriverLocation): Promise<ActResult>;
   /** Runs the ride's next dispatch step now instead of at the end of the offer window. */
   dispatchNow(): Promise<void>;
+  /** The ride's status and driver as the room holds them, with no D1 read; null if no such ride. */
+  standing(): Promise<{ status: RideRow["status"]; driverId: string | null; expiresAt: string } | null>;
   /** Closes the user's sockets on this ride (of one session, if named); answers how many. */
   closeSockets(userId: string, end: SocketsEnd): Promise<number>;
 }
