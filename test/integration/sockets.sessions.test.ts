@@ -229,6 +229,36 @@ describe("sessions end everywhere at once", { timeout: 20_000 }, () => {
   });
 });
 
+describe("replaying a refresh token of a session that already ended", () => {
+  it("is refused and closes nobody's sockets: an old token cannot be used to kick the owner", async () => {
+    const { passenger, ride } = await rideWithDriver();
+    const other = await signInAgain(passenger);
+    const out = await call("POST", "/v1/auth/logout", {
+      token: passenger.accessToken,
+      body: { refresh_token: passenger.refreshToken },
+    });
+    expect(out.status, out.text).toBe(204);
+    const sockets = [
+      await openSocket(`/v1/rides/${ride.id}/ws`, bearer(other.accessToken)),
+      await openSocket("/v1/ws", bearer(other.accessToken)),
+    ];
+    for (const socket of sockets) await expectOpen(socket);
+
+    for (let i = 0; i < 3; i++) {
+      const replayed = await call("POST", "/v1/auth/refresh", {
+        body: { refresh_token: passenger.refreshToken },
+      });
+      expect(replayed.status, replayed.text).toBe(401);
+      expect(replayed.json.code).toBe("refresh_token_reused");
+    }
+    await sleep(300);
+    for (const socket of sockets) await expectOpen(socket);
+    // The other session is untouched: it still refreshes.
+    const refreshed = await call("POST", "/v1/auth/refresh", { body: { refresh_token: other.refreshToken } });
+    expect(refreshed.status, refreshed.text).toBe(200);
+  });
+});
+
 describe("socket frames", { timeout: 20_000 }, () => {
   it("closes a ride socket that sends more than 10 frames a second with 4429, and the ride goes on", async () => {
     const { passenger, driver, ride } = await rideWithDriver();

@@ -164,6 +164,11 @@ export async function refresh(ctx: ServiceContext, token: string): Promise<Sessi
     // Blocking revokes every token: a blocked user's token is refused as blocked, not as reuse.
     if (known?.userStatus === "blocked") throw new ApiError("user_blocked");
     if (known?.revokedAt) {
+      // A token of a session that already ended (logout, password change, an earlier reuse) is
+      // refused with no side effect: replaying it must not let anyone close the owner's sockets.
+      if (!(await familyIsLive(ctx, known.familyId, now))) {
+        throw new ApiError("refresh_token_reused", "This session has ended; sign in again");
+      }
       await revokeFamily(ctx, known.familyId);
       ctx.log.warn("refresh token reused; family revoked", { family_id: known.familyId });
       // The token may be in a thief's hands: every socket of the user closes, not only this family's.
@@ -182,6 +187,22 @@ export async function refresh(ctx: ServiceContext, token: string): Promise<Sessi
   const session = await newSession(ctx, user, rotated.familyId);
   await session.insert;
   return session.reply(toPublicUser(user));
+}
+
+/** Whether a session still holds a token that can refresh: its newest, unrevoked and unexpired. */
+async function familyIsLive(ctx: ServiceContext, familyId: string, now: string): Promise<boolean> {
+  const live = await ctx.db
+    .select({ id: refreshTokens.id })
+    .from(refreshTokens)
+    .where(
+      and(
+        eq(refreshTokens.familyId, familyId),
+        isNull(refreshTokens.revokedAt),
+        sql`${refreshTokens.expiresAt} > ${now}`,
+      ),
+    )
+    .get();
+  return live !== undefined;
 }
 
 /** Ends the session the refresh token belongs to, if it is the caller's; always succeeds. */
