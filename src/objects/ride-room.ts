@@ -4,6 +4,7 @@ import type { SocketsEnd } from "../services/auth/user-channel";
 import type { ServiceContext } from "../services/context";
 import { type Notice, withdrawnNotice } from "../services/dispatch";
 import type { WireEvent } from "../services/events/wire";
+import { RETENTION_DAYS } from "../services/retention/periods";
 import { prepareCompletion } from "../services/rides/completion";
 import { insertRide, persistTransition, rideFromDatabase } from "../services/rides/persistence";
 import type { DriverLocation, ReportedTrip, RideRoomPort } from "../services/rides/room";
@@ -188,6 +189,7 @@ export class RideRoom extends DurableObject<Env> implements RideRoomPort {
       this.store.cancelTimers(kind);
       // After the cancel: the step schedules its own next run.
       if (kind === "dispatch") await this.serialized(() => this.dispatch());
+      if (kind === "forget_trip") this.store.forgetTrip();
     }
     this.store.armAlarm();
   }
@@ -199,6 +201,14 @@ export class RideRoom extends DurableObject<Env> implements RideRoomPort {
   } | null> {
     const row = this.load();
     return row ? { status: row.status, driverId: row.driverId, expiresAt: row.expiresAt } : null;
+  }
+
+  async forgetPerson(role: "passenger" | "driver"): Promise<void> {
+    await this.serialized(async () => {
+      if (!this.load()) return;
+      this.store.forgetTrip();
+      if (role === "passenger") this.store.roundPlaces();
+    });
   }
 
   async dispatchNow(): Promise<void> {
@@ -294,7 +304,7 @@ export class RideRoom extends DurableObject<Env> implements RideRoomPort {
       this.store.schedule("expire", Date.parse(decision.next.expiresAt));
       await this.dispatcher.restart();
     }
-    if (isTerminal(decision.next.status)) this.store.cancelTimers();
+    if (isTerminal(decision.next.status)) this.closeTimers();
     this.store.armAlarm();
     return { ok: true, ride: decision.next };
   }
@@ -321,7 +331,7 @@ export class RideRoom extends DurableObject<Env> implements RideRoomPort {
       this.store.appendEvent(event);
       this.broadcast(storedToWire(row.id, event));
     }
-    if (isTerminal(row.status)) this.store.cancelTimers();
+    if (isTerminal(row.status)) this.closeTimers();
     if (row.status === "requested") {
       this.store.schedule("expire", Date.parse(row.expiresAt));
       this.store.schedule("dispatch", Date.now());
@@ -364,6 +374,15 @@ export class RideRoom extends DurableObject<Env> implements RideRoomPort {
     const row = this.load();
     if (!row || since <= 0) return [];
     return this.store.eventsAfter(since).map((e) => storedToWire(row.id, e));
+  }
+
+  /**
+   * A ride that ended waits for nothing but the day its trip is forgotten: the trace and the
+   * driver's last position are kept RETENTION_DAYS.rideTraces for a fare dispute, then dropped.
+   */
+  private closeTimers(): void {
+    this.store.cancelTimers();
+    this.store.schedule("forget_trip", Date.now() + RETENTION_DAYS.rideTraces * 86_400_000);
   }
 
   private load(): RideRow | null {

@@ -104,6 +104,28 @@ export class RideStorage {
       .toArray();
   }
 
+  /** Drops where the trip went: the trace and the driver's last position (the ride stays). */
+  forgetTrip(): void {
+    this.sql.exec("DELETE FROM trace");
+    this.sql.exec("DELETE FROM location");
+  }
+
+  /**
+   * The ride's places rounded to 2 decimal places (about 1 km) in its row and in every event that
+   * carries them, and its cancel reason dropped: what erasure does to the same ride in D1.
+   */
+  roundPlaces(): void {
+    this.sql.exec(`UPDATE ride SET row = json_set(row,
+      '$.pickupLat', round(json_extract(row, '$.pickupLat'), 2), '$.pickupLng', round(json_extract(row, '$.pickupLng'), 2),
+      '$.dropoffLat', round(json_extract(row, '$.dropoffLat'), 2), '$.dropoffLng', round(json_extract(row, '$.dropoffLng'), 2),
+      '$.cancelReason', NULL)`);
+    this.sql.exec(`UPDATE events SET data = json_set(data,
+      '$.pickup.lat', round(json_extract(data, '$.pickup.lat'), 2), '$.pickup.lng', round(json_extract(data, '$.pickup.lng'), 2),
+      '$.dropoff.lat', round(json_extract(data, '$.dropoff.lat'), 2), '$.dropoff.lng', round(json_extract(data, '$.dropoff.lng'), 2),
+      '$.cancel_reason', NULL)
+      WHERE json_valid(data) AND json_type(data, '$.pickup') = 'object'`);
+  }
+
   /** Sets a named moment once (a second call keeps the first); answers whether this call set it. */
   mark(name: string, at: string): boolean {
     return this.sql.exec("INSERT OR IGNORE INTO marks (name, at) VALUES (?, ?)", name, at).rowsWritten > 0;

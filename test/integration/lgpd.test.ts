@@ -67,6 +67,23 @@ async function userRow(id: string) {
   return env.DB.prepare("SELECT * FROM users WHERE id = ?").bind(id).first<Record<string, any>>();
 }
 
+/** The ride row and every event a ride's room keeps, as one string. */
+async function roomHistory(rideId: string): Promise<string> {
+  const room = env.RIDE_ROOM.get(env.RIDE_ROOM.idFromName(rideId));
+  return runInDurableObject(room, (_object, state) =>
+    [
+      ...state.storage.sql
+        .exec<{ row: string }>("SELECT row FROM ride")
+        .toArray()
+        .map((r) => r.row),
+      ...state.storage.sql
+        .exec<{ data: string }>("SELECT data FROM events ORDER BY seq")
+        .toArray()
+        .map((e) => e.data),
+    ].join("\n"),
+  );
+}
+
 /** Every event the user's channel keeps for catching up, as one string. */
 async function channelHistory(userId: string): Promise<string> {
   const channel = env.USER_CHANNEL.get(env.USER_CHANNEL.idFromName(userId));
@@ -198,9 +215,17 @@ describe("erasure", () => {
 
     expect((await findAnywhere([p.name, p.user.email, p.phone])).length).toBeGreaterThan(0);
     expect(await channelHistory(p.user.id)).toContain(p.phone); // the cancel reason, as delivered
+    const roomBefore = await roomHistory(ride.json.id);
+    expect(roomBefore).toContain(p.phone);
+    expect(roomBefore).toContain("-23.5503");
     const erased = await erase(p.user);
     expect(erased.status, erased.text).toBe(204);
     expect(await channelHistory(p.user.id)).toBe("");
+    // The ride's room keeps the ride, with the places rounded as in D1 and no cancel reason.
+    const roomAfter = await roomHistory(ride.json.id);
+    expect(roomAfter).not.toContain(p.phone);
+    expect(roomAfter).not.toContain("-23.5503");
+    expect(roomAfter).toContain('"pickup":{"lat":-23.55,"lng":-46.63}');
 
     expect(await findAnywhere([p.name, p.user.email, p.phone, p.phone.slice(3), p.cpf])).toEqual([]);
     expect(await userRow(p.user.id)).toMatchObject({

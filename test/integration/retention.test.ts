@@ -1,9 +1,12 @@
+import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createServiceContext } from "../../src/composition";
 import { runNightly } from "../../src/cron/nightly";
+import { RETENTION_DAYS } from "../../src/services/retention/periods";
 import { purgeExpired } from "../../src/services/retention/purge";
-import { registerUser, unique } from "../helpers";
+import { call, registerUser, unique } from "../helpers";
+import { rideWithDriver } from "../ride-helpers";
 
 const DAY = 86_400_000;
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -120,5 +123,37 @@ describe("retention purges", () => {
         .first();
     expect(await row(stale.id)).toEqual({ last_lat: null, last_cell: null, last_seen_at: null });
     expect(await row(fresh.id)).toMatchObject({ last_lat: -23.55, last_cell: "6gycf" });
+  });
+});
+
+describe("a ride room's own storage", () => {
+  const roomOf = (rideId: string) => env.RIDE_ROOM.get(env.RIDE_ROOM.idFromName(rideId));
+  const tripRows = (rideId: string) =>
+    runInDurableObject(roomOf(rideId), (_room, state) => ({
+      trace: state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM trace").one().n,
+      location: state.storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM location").one().n,
+      forgetAt: state.storage.sql
+        .exec<{ due_at: number }>("SELECT due_at FROM timers WHERE kind = 'forget_trip'")
+        .toArray()[0]?.due_at,
+    }));
+
+  it("forgets the trip's trace and last position 90 days after the ride ended, and keeps the ride", async () => {
+    const ended = Date.now();
+    const { ride, passenger } = await rideWithDriver(["arrive", "start", "complete"]);
+    const before = await tripRows(ride.id);
+    expect(before.trace).toBeGreaterThan(0);
+    expect(before.location).toBe(1);
+    expect(before.forgetAt).toBeGreaterThanOrEqual(ended + RETENTION_DAYS.rideTraces * 86_400_000);
+    expect(before.forgetAt).toBeLessThan(Date.now() + RETENTION_DAYS.rideTraces * 86_400_000 + 1000);
+
+    // Day 90: the timer comes due.
+    await runInDurableObject(roomOf(ride.id), (_room, state) => {
+      state.storage.sql.exec("UPDATE timers SET due_at = ? WHERE kind = 'forget_trip'", Date.now() - 1);
+    });
+    expect(await runDurableObjectAlarm(roomOf(ride.id))).toBe(true);
+    expect(await tripRows(ride.id)).toEqual({ trace: 0, location: 0, forgetAt: undefined });
+    const kept = await call("GET", `/v1/rides/${ride.id}`, { token: passenger.accessToken });
+    expect(kept.status, kept.text).toBe(200);
+    expect(kept.json).toMatchObject({ id: ride.id, status: "completed" });
   });
 });

@@ -14,6 +14,11 @@ export const RETENTION_DAYS = {
   quotes: 1,
   /** A driver's last stored position, once he has not been seen for this long. */
   driverPositions: 30,
+  /**
+   * A ride's trace and the driver's last position in its RideRoom, after the ride ended: long
+   * enough for a fare dispute or a card chargeback (up to 90 days); the room drops them itself.
+   */
+  rideTraces: 90,
 } as const;
 
 /** Rows deleted per statement, and statements per table per run: a run is bounded. */

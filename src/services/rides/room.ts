@@ -32,6 +32,11 @@ export interface RideRoomPort {
   driverLocation(driverId: string, location: DriverLocation): Promise<ActResult>;
   /** Runs the ride's next dispatch step now instead of at the end of the offer window. */
   dispatchNow(): Promise<void>;
+  /**
+   * An erased account's part of the ride leaves the room's own storage: the trip's trace and last
+   * position always, and for the passenger the places too (rounded as in D1, about 1 km).
+   */
+  forgetPerson(role: "passenger" | "driver"): Promise<void>;
   /** The ride's status and driver as the room holds them, with no D1 read; null if no such ride. */
   standing(): Promise<{ status: RideRow["status"]; driverId: string | null; expiresAt: string } | null>;
   /** Closes the user's sockets on this ride (of one session, if named); answers how many. */

@@ -188,7 +188,27 @@ export async function eraseAccount(
   const leftovers = await ctx.env.DOCUMENTS.list({ prefix: `drivers/${userId}/` });
   if (leftovers.objects.length > 0) await ctx.env.DOCUMENTS.delete(leftovers.objects.map((o) => o.key));
   await closeUserSockets(ctx, userId, { reason: "session_ended" });
+  await forgetInRideRooms(ctx, userId);
   // The channel's catch-up history holds copies of the user's events (a cancel reason, places).
   await ctx.userChannel(userId).forget();
   ctx.log.info("user.erased", { user_id: userId });
+}
+
+/** Every ride room of the user drops what it holds of them (all those rides ended: see above). */
+async function forgetInRideRooms(ctx: ServiceContext, userId: string): Promise<void> {
+  const theirs = await ctx.db
+    .select({ id: rides.id, passengerId: rides.passengerId })
+    .from(rides)
+    .where(or(eq(rides.passengerId, userId), eq(rides.driverId, userId)))
+    .all();
+  // A few rooms at a time: an account with years of rides must not open thousands of calls at once.
+  for (let at = 0; at < theirs.length; at += 20) {
+    await Promise.all(
+      theirs
+        .slice(at, at + 20)
+        .map((ride) =>
+          ctx.rideRoom(ride.id).forgetPerson(ride.passengerId === userId ? "passenger" : "driver"),
+        ),
+    );
+  }
 }
