@@ -6,10 +6,11 @@
 //   flags: --duration <s> (10)  --connections <n> (10)  --rounds <n> (5)  --drivers <n> (100)
 //          --sockets <n> (100)  --rides <n> (requests in the POST /v1/rides scenario; by default
 //          about --duration seconds' worth, from a short calibration run)
-//          --out <file> (bench/results.json)
+//          --city-drivers <n> (1000; 0 skips the city)  --city-duration <s> (60)
+//          --city-rides-per-min <n> (30)  --out <file> (bench/results.json)
 //
-// Prints a table and writes bench/results.json. Exits 1 when a race round fails or the server
-// answered 5xx / dropped connections anywhere; 2 when the bench itself could not run.
+// Prints a table and writes bench/results.json. Exits 1 when a race round or a city ride fails or
+// the server answered 5xx / dropped connections anywhere; 2 when the bench itself could not run.
 
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
@@ -18,12 +19,25 @@ import { cpus, loadavg } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { cancelOpenRides, onlineDriver, pool, register, signInReviewer } from "./lib/api.mjs";
+import {
+  cancelOpenRides,
+  onlineDriver,
+  PAULISTA,
+  pool,
+  register,
+  requestRide,
+  SE,
+  signInReviewer,
+} from "./lib/api.mjs";
+import { budgetRows } from "./lib/budgets.mjs";
+import { city, spread } from "./lib/city.mjs";
 import { fanout } from "./lib/fanout.mjs";
 import * as load from "./lib/load.mjs";
 import { offerLatency } from "./lib/offers.mjs";
+import { probeRoutes } from "./lib/probes.mjs";
 import { acceptRace } from "./lib/race.mjs";
 import { render } from "./lib/report.mjs";
+import { saoPauloP50 } from "./lib/round-trips.mjs";
 import { attachServer, startServer, stopAll } from "./lib/server.mjs";
 import { ratio } from "./lib/stats.mjs";
 
@@ -45,6 +59,9 @@ function options() {
       drivers: { type: "string", default: "100" },
       sockets: { type: "string", default: "100" },
       rides: { type: "string" },
+      "city-drivers": { type: "string", default: "1000" },
+      "city-duration": { type: "string", default: "60" },
+      "city-rides-per-min": { type: "string", default: "30" },
       out: { type: "string", default: join(ROOT, "bench", "results.json") },
       help: { type: "boolean", short: "h" },
     },
@@ -72,6 +89,9 @@ function options() {
     drivers: int("drivers", 2),
     sockets: int("sockets", 1),
     rides: values.rides === undefined ? null : int("rides", 1),
+    cityDrivers: int("city-drivers", 0),
+    cityDuration: int("city-duration", 1),
+    cityRidesPerMin: int("city-rides-per-min", 1),
     out: resolve(values.out),
   };
 }
@@ -118,6 +138,9 @@ function meta(opts, server) {
       rounds: opts.rounds,
       drivers: opts.drivers,
       sockets: opts.sockets,
+      city_drivers: opts.cityDrivers,
+      city_duration_s: opts.cityDuration,
+      city_rides_per_min: opts.cityRidesPerMin,
     },
   };
 }
@@ -158,6 +181,9 @@ async function main() {
       race: null,
       offers: null,
       fanout: null,
+      probes: null,
+      round_trip_budgets: null,
+      city: null,
       settle: [],
       problems: [],
     };
@@ -288,6 +314,7 @@ async function main() {
         p50: ratio(s.latency_ms.p50, base.latency_ms.p50),
         p99: ratio(s.latency_ms.p99, base.latency_ms.p99),
       };
+      s.sao_paulo_p50_ms = saoPauloP50(s.latency_ms.p50, s.d1_round_trips);
     }
 
     await settle("race");
@@ -363,6 +390,62 @@ async function main() {
         samples: results.fanout.refused.map((r) => JSON.stringify(r)),
         log: interestingLog(server.logSince(mark)),
       });
+    }
+
+    // The budgeted routes no scenario drives, one request at a time.
+    await settle("probes");
+    const probeRide = await requestRide(url, fanoutPassenger);
+    results.probes = await probeRoutes(url, {
+      passenger: fanoutPassenger,
+      driver: drivers[1] ?? drivers[0],
+      rideId: probeRide.id,
+    });
+    await cancelOpenRides(url, [fanoutPassenger]);
+    results.round_trip_budgets = budgetRows(results);
+
+    if (opts.cityDrivers > 0) {
+      // The city's drivers: the seeded ones (at Sé) and as many more as it needs, spread over ~4 km.
+      const cityStart = Date.now();
+      const homes = spread(SE, Math.max(0, opts.cityDrivers - drivers.length));
+      const more = await pool(homes, SEED_CONCURRENCY, async (home) => ({
+        ...(await onlineDriver(url, reviewerToken, home)),
+        home,
+      }));
+      const cityDrivers = [...drivers.slice(0, opts.cityDrivers).map((d) => ({ ...d, home: SE })), ...more];
+      const cityPassengers = await register_(Math.ceil((opts.cityRidesPerMin * opts.cityDuration) / 60) + 1);
+      results.meta.city_seed_seconds = (Date.now() - cityStart) / 1000;
+      log(
+        `[bench] city: ${cityDrivers.length} online drivers (${more.length} seeded in ${results.meta.city_seed_seconds} s)`,
+      );
+      await settle("city");
+      mark = server.logMark();
+      cpu = server.cpuMeter();
+      results.city = await city(url, {
+        drivers: cityDrivers,
+        passengers: cityPassengers,
+        durationS: opts.cityDuration,
+        pingIntervalMs: 4_000,
+        ridesPerMinute: opts.cityRidesPerMin,
+        dropoff: PAULISTA,
+        log,
+      });
+      results.city.cpu = cpu();
+      results.city.ping_sao_paulo_p50_ms = saoPauloP50(
+        results.city.pings.latency_ms.p50,
+        results.city.pings.d1_round_trips,
+      );
+      reloads("city", mark);
+      if (results.city.rides.failed.length > 0 || results.city.server_error_count > 0) {
+        results.problems.push({
+          where: "city (pings, ride requests, accepts)",
+          what: `${results.city.rides.failed.length} rides failed the one-winner check; ${results.city.server_error_count} 5xx or dropped replies`,
+          samples: [
+            ...results.city.rides.failed.slice(0, 5).map((f) => JSON.stringify(f)),
+            ...results.city.server_errors,
+          ],
+          log: interestingLog(server.logSince(mark)),
+        });
+      }
     }
 
     results.meta.total_seconds = (Date.now() - started) / 1000;

@@ -14,6 +14,7 @@ const DEMO_USERS = [
   { role: "admin", name: "Demo Admin", email: "admin@demo.local", phone: "+5511900000001" },
   { role: "passenger", name: "Demo Passenger", email: "passenger@demo.local", phone: "+5511900000002" },
   { role: "driver", name: "Demo Driver", email: "driver@demo.local", phone: "+5511900000003" },
+  { role: "support", name: "Demo Support", email: "support@demo.local", phone: "+5511900000004" },
 ];
 
 /**

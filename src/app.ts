@@ -1,4 +1,3 @@
-import { Scalar } from "@scalar/hono-api-reference";
 import * as Sentry from "@sentry/cloudflare";
 import type { MiddlewareHandler } from "hono";
 import { bodyLimit } from "hono/body-limit";
@@ -14,10 +13,17 @@ import { ConfigError } from "./lib/config";
 import { createLogger } from "./lib/logger";
 import { ApiError, codeForStatus, PROBLEMS, problemDocument, problemResponse } from "./lib/problem";
 import { auditLogRoutes } from "./routes/admin/audit-logs";
+import { adminCityRoutes } from "./routes/admin/cities";
+import { adminCommissionRoutes } from "./routes/admin/commission";
 import { adminDriverRoutes } from "./routes/admin/drivers";
 import { adminLedgerRoutes } from "./routes/admin/ledger";
 import { adminPaymentRoutes } from "./routes/admin/payments";
+import { adminPixRoutes } from "./routes/admin/pix-refund";
+import { adminPricingRoutes } from "./routes/admin/pricing";
+import { adminReconcileRoutes } from "./routes/admin/reconcile";
+import { adminReportRoutes } from "./routes/admin/reports";
 import { adminSettlementConfigRoutes } from "./routes/admin/settlement-config";
+import { adminSurgeRoutes } from "./routes/admin/surge";
 import { adminUserRoutes } from "./routes/admin/users";
 import { authRoutes } from "./routes/auth";
 import { deviceRoutes } from "./routes/devices";
@@ -66,7 +72,14 @@ export function createApp() {
   app.route("/v1/admin/audit-logs", auditLogRoutes);
   app.route("/v1/admin/payments", adminPaymentRoutes);
   app.route("/v1/admin/settlement-config", adminSettlementConfigRoutes);
+  app.route("/v1/admin/pricing", adminPricingRoutes);
+  app.route("/v1/admin/commission", adminCommissionRoutes);
+  app.route("/v1/admin/cities", adminCityRoutes);
+  app.route("/v1/admin/surge", adminSurgeRoutes);
   app.route("/v1/admin/ledger", adminLedgerRoutes);
+  app.route("/v1/admin/reconcile", adminReconcileRoutes);
+  app.route("/v1/admin/pix", adminPixRoutes);
+  app.route("/v1/admin/reports", adminReportRoutes);
   app.route("/webhooks/efi", efiWebhookRoutes); // outside /v1: Efí's body, its own secret and body limit
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
@@ -87,7 +100,8 @@ export function createApp() {
     servers: [{ url: "/", description: "This host" }],
     tags: OPENAPI_TAGS,
   });
-  app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "Mobility edge API" }));
+  // The reference and the admin console: static files from Workers Static Assets (build:assets).
+  for (const path of ["/docs", "/docs/*", "/admin", "/admin/*"]) app.get(path, serveAsset);
 
   app.notFound((c) => {
     const allowed = allowedMethods(app.routes, c.req.path);
@@ -150,21 +164,24 @@ function tooLarge(): never {
 
 /**
  * CORS for the configured origins only (mobile apps do not need it; admin web tools do), and
- * strict security headers. The API serves no HTML except the reference page at /docs, which
- * needs its script from a CDN, so only that page gets a looser content security policy.
+ * strict security headers. The API serves no HTML but the reference at /docs and the admin
+ * console at /admin, both static files with no inline script or style: they may load scripts,
+ * styles, fonts and images from this origin only, and call this origin's API.
  */
 function apiHeaders(): MiddlewareHandler<AppEnv> {
   const strict = secureHeaders({
     contentSecurityPolicy: { defaultSrc: ["'none'"], frameAncestors: ["'none'"] },
   });
-  const docs = secureHeaders({
+  const pages = secureHeaders({
     contentSecurityPolicy: {
-      defaultSrc: ["'self'"],
-      scriptSrc: ["'self'", "'unsafe-inline'", "https://cdn.jsdelivr.net"],
-      styleSrc: ["'self'", "'unsafe-inline'", "https://cdn.jsdelivr.net", "https://fonts.googleapis.com"],
-      fontSrc: ["'self'", "https://fonts.gstatic.com", "https://cdn.jsdelivr.net"],
+      defaultSrc: ["'none'"],
+      scriptSrc: ["'self'"],
+      styleSrc: ["'self'"],
+      fontSrc: ["'self'"],
       imgSrc: ["'self'", "data:"],
       connectSrc: ["'self'"],
+      baseUri: ["'none'"],
+      formAction: ["'self'"],
       frameAncestors: ["'none'"],
     },
   });
@@ -179,12 +196,21 @@ function apiHeaders(): MiddlewareHandler<AppEnv> {
       exposeHeaders: ["x-request-id", "retry-after"],
       maxAge: 600,
     });
-    const headers = c.req.path === "/docs" ? docs : strict;
+    const headers = isPage(c.req.path) ? pages : strict;
     return corsMiddleware(c, async () => {
       await headers(c, next);
     });
   };
 }
+
+const isPage = (path: string) => /^\/(docs|admin)(\/|$)/.test(path);
+
+/** A file of the built pages; a path with no file is the API's own 404. */
+const serveAsset: MiddlewareHandler<AppEnv> = async (c, next) => {
+  const file = await c.env.ASSETS.fetch(c.req.raw);
+  if (file.status === 404) return next();
+  return new Response(file.body, file);
+};
 
 type RouteEntry = { method: string; path: string };
 const patternCache = new Map<string, RegExp>();

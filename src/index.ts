@@ -1,17 +1,24 @@
 import * as Sentry from "@sentry/cloudflare";
 import { createApp } from "./app";
 import { handleScheduled } from "./cron";
+import { reportingObject, withRoundTripHeader } from "./lib/d1-round-trips";
 import { sentryOptions } from "./lib/sentry-options";
+import { DriverIndex } from "./objects/driver-index";
+import { RateLimiter } from "./objects/rate-limiter";
+import { RideRoom } from "./objects/ride-room";
+import { UserChannel } from "./objects/user-channel";
 import { handleQueue } from "./queues";
 
-export { RateLimiter } from "./objects/rate-limiter";
-export { RideRoom } from "./objects/ride-room";
-export { UserChannel } from "./objects/user-channel";
+export { DriverIndex, RateLimiter, RideRoom, UserChannel };
+
+// Development only (D1_ROUND_TRIP_HEADER): each Durable Object reports its D1 round trips to the
+// request that called it.
+for (const objectClass of [DriverIndex, RateLimiter, RideRoom, UserChannel]) reportingObject(objectClass);
 
 const app = createApp();
 
 export default Sentry.withSentry((env: Env) => sentryOptions(env), {
-  fetch: app.fetch,
+  fetch: withRoundTripHeader(app.fetch),
   queue: handleQueue,
   scheduled: handleScheduled,
 } satisfies ExportedHandler<Env>);

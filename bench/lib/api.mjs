@@ -1,6 +1,8 @@
 // Seeding and one-off calls through the public API, with plain fetch. The load itself is
 // autocannon's job (load.mjs); these are setup steps and single bursts.
 
+import { roundTripsOf } from "./round-trips.mjs";
+
 export const SE = { lat: -23.5503, lng: -46.6339 }; // Praça da Sé
 export const PAULISTA = { lat: -23.5614, lng: -46.6559 }; // Avenida Paulista
 export const RIDE_BODY = { pickup: SE, dropoff: PAULISTA, category: "pop", payment_method: "pix" };
@@ -47,7 +49,7 @@ export async function call(base, method, path, { token, body, raw, headers = {},
   } catch {
     json = undefined;
   }
-  return { status: response.status, json, text, ms };
+  return { status: response.status, json, text, ms, roundTrips: roundTripsOf(response.headers) };
 }
 
 /** Like call(), but anything but the expected status is an error. */

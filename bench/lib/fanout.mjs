@@ -20,6 +20,7 @@ async function measure(url, entries, { driver, rideId, step, eventType }) {
     trigger_status: reply.status,
     trigger_body: reply.status === 200 ? undefined : reply.text.slice(0, 500),
     trigger_reply_ms: reply.ms,
+    trigger_round_trips: reply.roundTrips,
     sockets: live.length,
     received: got.length,
     first_ms: got.length ? Math.min(...got) : null,
@@ -72,7 +73,10 @@ export async function fanout(url, { passenger, driver, sockets, log = console.lo
   // Leave nothing active behind: the driver, at the dropoff (complete is refused far from it),
   // completes the trip.
   await call(url, "POST", "/v1/drivers/me/location", { token: driver.token, body: PAULISTA });
-  await call(url, "POST", `/v1/rides/${ride.id}/complete`, { token: driver.token, body: {} });
+  const completed = await call(url, "POST", `/v1/rides/${ride.id}/complete`, {
+    token: driver.token,
+    body: {},
+  });
 
   return {
     ride_id: ride.id,
@@ -82,6 +86,7 @@ export async function fanout(url, { passenger, driver, sockets, log = console.lo
     refused: refused.slice(0, 5).map((e) => ({ error: e.error, closed: e.closed })),
     refused_count: refused.length,
     events: results,
+    complete: { status: completed.status, round_trips: completed.roundTrips },
   };
 }
 

@@ -4,6 +4,7 @@
 
 import autocannon from "autocannon";
 import { RIDE_BODY, SE, unique } from "./api.mjs";
+import { roundTripSamples, roundTripsOf } from "./round-trips.mjs";
 
 const SAMPLE_BODIES_PER_STATUS = 3;
 
@@ -19,9 +20,13 @@ async function run(name, options) {
     const list = errorSamples[status];
     if (list.length < SAMPLE_BODIES_PER_STATUS) list.push(String(body).slice(0, 500));
   };
+  const roundTrips = roundTripSamples();
   const requests = (options.requests ?? [{}]).map((r) => ({
     ...r,
-    onResponse: (status, body) => sample(status, body),
+    onResponse: (status, body, _context, headers) => {
+      sample(status, body);
+      roundTrips.add(roundTripsOf(headers));
+    },
   }));
   const result = await autocannon({ timeout: 30, ...options, requests });
   const completed = result.requests.total;
@@ -47,6 +52,7 @@ async function run(name, options) {
     errors: result.errors,
     timeouts: result.timeouts,
     error_samples: errorSamples,
+    d1_round_trips: roundTrips.summary(),
   };
 }
 

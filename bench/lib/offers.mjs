@@ -33,6 +33,7 @@ export async function offerLatency(url, { drivers, passengers, log = console.log
       rounds.push({
         status: reply.status,
         reply_ms: reply.ms,
+        round_trips: reply.roundTrips,
         first_ms: got.length ? Math.min(...got) : null,
         offered: got.length,
       });

@@ -3,6 +3,7 @@
 // exactly one 200, the rest 409, nothing else (above all no 5xx).
 
 import { call, cancelRide, pool, requestRide, SE } from "./api.mjs";
+import { roundTripSamples } from "./round-trips.mjs";
 import { percentile } from "./stats.mjs";
 
 export async function acceptRace(url, { drivers, passengers, rounds, log = console.log }) {
@@ -46,8 +47,11 @@ export async function acceptRace(url, { drivers, passengers, rounds, log = conso
     const consistent = ok.length === 1 ? storedDriver === winner && stored.json?.status === "accepted" : true;
     const pass = ok.length === 1 && other.length === 0 && consistent;
 
+    const losers = roundTripSamples();
+    for (const r of conflicts) losers.add(r.roundTrips);
     const result = {
       round,
+      d1_round_trips: { winner: ok.length === 1 ? ok[0].roundTrips : null, losers: losers.summary() },
       ride_id: ride.id,
       drivers: drivers.length,
       ok: ok.length,

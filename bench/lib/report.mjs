@@ -1,6 +1,11 @@
-// The stdout table. Every budget figure is a ratio to GET /health measured in the same run.
+// The stdout table. Every speed figure is a ratio to GET /health measured in the same run; D1
+// round trips are counts, and the São Paulo estimate adds what they cost from there.
+
+import { SAO_PAULO_D1_RTT_MS } from "./round-trips.mjs";
 
 const num = (v, digits = 1) => (v === null || v === undefined || Number.isNaN(v) ? "-" : v.toFixed(digits));
+/** `sequential/total (statements)` from a round-trip summary, "-" without the header. */
+const trips = (t) => (t ? `${t.sequential}/${t.total} (${t.statements})` : "-");
 const times = (v) => (v === null || v === undefined ? "-" : `${v.toFixed(2)}×`);
 
 export function table(headers, rows, align = []) {
@@ -64,6 +69,8 @@ export function render(results) {
         "req/s ratio",
         "p50 ratio",
         "p99 ratio",
+        "D1 seq/total (stmts)",
+        "est. São Paulo p50",
       ],
       results.load.map((s) => [
         s.name,
@@ -77,6 +84,10 @@ export function render(results) {
         baseCell(s, "1.00× (base)") ?? times(s.ratio_to_health.rps),
         baseCell(s, "1.00×") ?? times(s.ratio_to_health.p50),
         baseCell(s, "1.00×") ?? times(s.ratio_to_health.p99),
+        trips(s.d1_round_trips),
+        s.sao_paulo_p50_ms === null || s.sao_paulo_p50_ms === undefined
+          ? "-"
+          : `${num(s.sao_paulo_p50_ms)} ms`,
       ]),
       ["l"],
     ),
@@ -167,6 +178,67 @@ export function render(results) {
       ),
     );
     out.push(`  ${cpuText(f.cpu)}`);
+    out.push("");
+  }
+
+  if (results.round_trip_budgets) {
+    out.push(
+      `D1 round trips per request (median; sequential/total, statements in brackets) against the budgets; ` +
+        `est. São Paulo p50 = local p50 + sequential × ${SAO_PAULO_D1_RTT_MS} ms:`,
+    );
+    out.push(
+      table(
+        [
+          "path",
+          "budget seq/total",
+          "measured",
+          "local p50 ms",
+          "est. São Paulo p50 ms",
+          "verdict",
+          "source",
+        ],
+        results.round_trip_budgets.map((r) => [
+          r.path,
+          `${r.budget.sequential}/${r.budget.total ?? "-"}`,
+          trips(r.measured),
+          num(r.local_p50_ms),
+          num(r.sao_paulo_p50_ms),
+          r.verdict ?? "-",
+          r.source,
+        ]),
+        ["l", "r", "r", "r", "r", "l", "l"],
+      ),
+    );
+    out.push("");
+  }
+
+  if (results.city) {
+    const c = results.city;
+    const pct = (v) => (v === null || v === undefined ? "?" : `${(100 * v).toFixed(1)} %`);
+    out.push(
+      `City: ${c.drivers} online drivers (${c.sockets_open} on /v1/ws) pinging every ${c.ping_interval_ms / 1000} s, ` +
+        `${c.rides_per_minute} ride requests a minute, for ${num(c.duration_s, 0)} s:`,
+    );
+    out.push(
+      `  pings: ${c.pings.sent} (${num(c.pings.per_second, 0)}/s of ${num(c.pings.target_per_second, 0)}/s wanted), p50 ${num(c.pings.latency_ms.p50)} ms, ` +
+        `p99 ${num(c.pings.latency_ms.p99)} ms, est. São Paulo p50 ${num(c.ping_sao_paulo_p50_ms)} ms; ` +
+        `D1 per ping ${trips(c.pings.d1_round_trips)}; status codes ${Object.entries(c.pings.status_codes)
+          .map(([k, v]) => `${k}×${v}`)
+          .join(" ")}`,
+    );
+    out.push(
+      `  rides: ${c.rides.requested} requested, ${c.rides.accepted} accepted (${c.rides.accepts_sent} accepts sent), ` +
+        `${c.rides.never_accepted} never accepted; one-winner check ${c.rides.passed}/${c.rides.requested} PASS`,
+    );
+    out.push(
+      c.d1.measured
+        ? `  D1: ${num(c.d1.statements_per_second)} statements/s (${pct(c.d1.share_of_budget)} of ` +
+            `${c.d1.budget_statements_per_second}/s), ${num(c.d1.round_trips_per_second)} round trips/s; ` +
+            `${c.d1.statements} statements in ${num(c.d1.seconds)} s, ${c.d1.on_request_paths} on request paths, ` +
+            `${c.d1.background} in the background`
+        : "  D1: not measured (the server does not serve /__dev/d1-stats: start it with D1_ROUND_TRIP_HEADER=true)",
+    );
+    out.push(`  ${cpuText(c.cpu)}`);
     out.push("");
   }
 

@@ -237,6 +237,10 @@ export async function startServer({ log = console.log } = {}) {
     persistTo,
     "--show-interactive-dev-session=false",
     ...vars.flags,
+    // Development-only instrumentation: each reply carries its D1 round trips, and
+    // GET /__dev/d1-stats the isolate's totals (src/lib/d1-round-trips.ts).
+    "--var",
+    "D1_ROUND_TRIP_HEADER:true",
   ]);
   log(`[bench] starting wrangler dev on 127.0.0.1:${port} (secrets from ${vars.source}); log: ${logFile}`);
   const out = createWriteStream(logFile);

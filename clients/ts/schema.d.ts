@@ -643,7 +643,7 @@ export interface paths {
         put?: never;
         /**
          * Report the driver's position
-         * @description For drivers, accepted while online; during a ride the position also streams to its passenger. The stored position is refreshed when the ~5 km cell changes or at most every 30 s; the reply is the same either way.
+         * @description For drivers, accepted while online; during a ride the position also streams to its passenger. The position is held by the area's driver index at once and copied to the stored profile at most every 30 s.
          */
         post: operations["reportDriverLocation"];
         delete?: never;
@@ -727,10 +727,54 @@ export interface paths {
         put?: never;
         /**
          * Pay out the available balance by Pix
-         * @description For drivers. Moves `amount_cents` plus the payout fee out of the available balance at once (of concurrent payouts for one balance, only those it covers succeed; the others get 409 `insufficient_funds`) and sends it by Pix. Answered 202 with the payout: `in_transit` until the rail reports, or already `paid` or `failed` when the rail knows at once. Needs an `Idempotency-Key`: a retry returns the first reply and moves no money twice.
+         * @description For drivers, to one of their registered Pix keys once its cool-down has passed (409 `payout_key_cooling_down` with `retry_after`), within the daily payout limit (409 `payout_daily_limit`); a balance in debt covers nothing. Moves `amount_cents` plus the payout fee out of the available balance at once (of concurrent payouts for one balance, only those it covers succeed; the others get 409 `insufficient_funds`) and sends it by Pix. Answered 202 with the payout: `in_transit` until the rail reports, or already `paid` or `failed` when the rail knows at once. Needs an `Idempotency-Key`: a retry returns the first reply and moves no money twice.
          */
         post: operations["createPayout"];
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/payouts/keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The driver's registered payout Pix keys
+         * @description For drivers; read only. Newest first.
+         */
+        get: operations["listPayoutKeys"];
+        put?: never;
+        /**
+         * Register a Pix key for payouts
+         * @description For drivers with a CPF on file (else 409 `payout_cpf_required`). Payouts go only to registered keys. A CPF key must be the driver's own CPF and a CNPJ key is refused (422 `payout_key_not_owned`); every payout also asks Efí to check that the key belongs to the driver's CPF. A new key can receive payouts once `usable_from` has passed (the configured cool-down). Answers 201 with a new key, or 200 with the key already registered (its cool-down unchanged). At most 5 keys.
+         */
+        post: operations["registerPayoutKey"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/payouts/keys/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove a payout Pix key
+         * @description For drivers. The key receives no further payouts; registering it again starts a new cool-down. Another driver's key is 404.
+         */
+        delete: operations["removePayoutKey"];
         options?: never;
         head?: never;
         patch?: never;
@@ -890,6 +934,26 @@ export interface paths {
          * @description Only the caller's own; anyone else's is `404 not_found`. Marking it again keeps the first `read_at`.
          */
         post: operations["markNotificationRead"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/users": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Find users by id, or by the start of their email, name or phone
+         * @description Staff with the `users:read` permission. Newest first, cursor-paginated; `role` and `status` narrow the list.
+         */
+        get: operations["searchUsers"];
+        put?: never;
+        post?: never;
         delete?: never;
         options?: never;
         head?: never;
@@ -1065,7 +1129,7 @@ export interface paths {
         };
         /**
          * Who changed what, before and after; newest first
-         * @description Staff with the `audit:read` permission; read only. Every audited staff action, such as blocks, refunds and settlement changes.
+         * @description Staff with the `audit:read` permission; read only. Every audited staff action, such as blocks, refunds, settlement, pricing, commission, city and surge changes, with the reason staff gave. Filter by actor, target (type and id) and time range. The log is append-only: the database refuses any update or deletion of an entry.
          */
         get: operations["listAuditLogs"];
         put?: never;
@@ -1125,15 +1189,215 @@ export interface paths {
         };
         /**
          * The settlement and payout settings
-         * @description Staff with the `settlements:read` permission; read only. D+N, holidays, payout minimum and fee, credit floor.
+         * @description Staff with the `settlements:read` permission; read only. D+N, holidays, payout minimum and fee, credit floor, payout key cool-down and daily payout limit.
          */
         get: operations["getSettlementConfig"];
         /**
          * Replace the settlement and payout settings
-         * @description Staff with the `settlements:write` permission. Every field is required (read, change, write back). Audited with the settings before and after. A new D+N applies to payments confirmed from now on; a new credit floor applies to every driver at once.
+         * @description Staff with the `settlements:write` permission. Every field is required (read, change, write back). Audited with the settings before and after. A new D+N applies to payments confirmed from now on; a new credit floor applies to every driver at once. The payout safety fields may be omitted and then keep their value; a new cool-down applies to keys registered from now on.
          */
         put: operations["replaceSettlementConfig"];
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/pricing": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Pricing versions, newest effective_from first
+         * @description Staff with `pricing:read`; read only. Every version, retired and scheduled ones included, filterable by city and category. The version in force at a moment is the latest non-retired one whose `effective_from` is not after it.
+         */
+        get: operations["listPricingRules"];
+        put?: never;
+        /**
+         * Create a pricing version (now or scheduled)
+         * @description Staff with `pricing:write`. Versions are never edited: a change is a new version, in force from `effective_from` (now when omitted, never in the past). The city must exist and offer the category. Another version of the same city and category at the same instant is `409 rule_version_conflict`. Quotes already given keep the version they were priced with. Audited with the version it supersedes and the reason.
+         */
+        post: operations["createPricingRule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/pricing/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One pricing version
+         * @description Staff with `pricing:read`; read only.
+         */
+        get: operations["getPricingRule"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/pricing/{id}/retire": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Retire a pricing version
+         * @description Staff with `pricing:write`. A retired version is never picked again; the previous non-retired version is in force again where it was. Refused with `409 rule_in_force_needed` when the version is in force now and no earlier one would take over (create the replacement first). Quotes and rides priced with it keep their price. Audited with the reason.
+         */
+        post: operations["retirePricingRule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/commission": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Commission versions, newest effective_from first
+         * @description Staff with `commission:read`; read only. Every version, retired and scheduled ones included, filterable by city and category. The version in force at a moment is the latest non-retired one whose `effective_from` is not after it.
+         */
+        get: operations["listCommissionRules"];
+        put?: never;
+        /**
+         * Create a commission version (now or scheduled)
+         * @description Staff with `commission:write`. Versions are never edited: a change is a new version, in force from `effective_from` (now when omitted, never in the past). The city must exist and offer the category. Another version of the same city and category at the same instant is `409 rule_version_conflict`. A ride's commission is the version in force when it completed. Audited with the version it supersedes and the reason.
+         */
+        post: operations["createCommissionRule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/commission/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One commission version
+         * @description Staff with `commission:read`; read only.
+         */
+        get: operations["getCommissionRule"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/commission/{id}/retire": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Retire a commission version
+         * @description Staff with `commission:write`. A retired version is never picked again; the previous non-retired version is in force again where it was. Refused with `409 rule_in_force_needed` when the version is in force now and no earlier one would take over (create the replacement first). Commission already posted is not changed. Audited with the reason.
+         */
+        post: operations["retireCommissionRule"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/cities": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Cities (service areas), by id
+         * @description Staff with `pricing:read`; read only.
+         */
+        get: operations["listCities"];
+        put?: never;
+        /**
+         * Create a city
+         * @description Staff with `pricing:write`. A service area is a polygon; quotes and ride requests outside every active city's polygon are `422 outside_service_area`. The city is priced by separate calls: a pricing version and a commission version per category. Audited with the reason.
+         */
+        post: operations["createCity"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/cities/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * One city
+         * @description Staff with `pricing:read`; read only.
+         */
+        get: operations["getCity"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change a city
+         * @description Staff with `pricing:write`. Changes the fields given. A category cannot be dropped (`400` on `categories`); `active: false` stops new quotes and rides there. Audited before and after, with the reason.
+         */
+        patch: operations["updateCity"];
+        trace?: never;
+    };
+    "/v1/admin/surge": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Live surges, newest first
+         * @description Staff with `pricing:read`; read only. Unexpired surges, optionally of one city and category.
+         */
+        get: operations["listSurges"];
+        put?: never;
+        /**
+         * Set a surge for a city, category and zone
+         * @description Staff with `pricing:write`. Supersedes any live surge of the same city, category and zone. Quotes of the category with a pickup in the zone (the most specific live zone wins; null zone = the whole city) are priced with the multiplier, clamped to their pricing version's bounds, and show it. A ride keeps its quote's price. Audited with the surge it supersedes and the reason.
+         */
+        post: operations["setSurge"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1149,11 +1413,151 @@ export interface paths {
         };
         /**
          * Verify the ledger's invariants now
-         * @description Staff with the `ledger:read` permission; read only. Runs the same check as the nightly job: global sum zero, balanced transactions, cached balances, floors, clearing windows, settlements and payouts. Answers 200 with the breaches found; `ok` tells whether there were any.
+         * @description Staff with the `ledger:read` permission; read only. Runs the same check as the nightly job: global sum zero, balanced transactions, cached balances, floors, clearing windows, settlements, payouts, payments and refunds against their postings, anything stuck too long, aged driver debt and credit floors. Answers 200 with the breaches found; `ok` tells whether there were any.
          */
         get: operations["checkLedger"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/reconcile": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reconcile with Efí now
+         * @description Staff with the `reconcile:run` permission (admin, finance). Runs the reconciler the cron runs every 5 minutes: stored webhook items never processed, Pix charges still pending (their `pix[]` read back), Efí's statement of received Pix since yesterday (unmatched or duplicate Pix are flagged, for `POST /v1/admin/pix/{e2e_id}/refund`), payouts in transit, refunds processing and undecided card charges, each asked of Efí once past its threshold and applied through the webhook's own code, so nothing posts twice. Takes no input; safe to run again.
+         */
+        post: operations["runReconcile"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/pix/{e2e_id}/refund": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Refund a flagged received Pix
+         * @description Staff with the `payments:refund` permission. Gives back, whole, a received Pix that was flagged and credited nothing (a second Pix for a paid payment, a Pix for an expired charge that was regenerated and paid, an unknown txid; see `GET /v1/admin/payments/flagged`), by an Efí devolução. Posts nothing in the ledger: the money never entered it. One refund per Pix: asking again answers the same refund. A Pix that paid a payment is refunded through the payment (409 `payment_not_refundable`). Audited. Needs an `Idempotency-Key`.
+         */
+        post: operations["refundFlaggedPix"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/reports/rides": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Rides per day: requested, accepted, completed, cancelled, expired, waits
+         * @description Staff with the `reports:read` permission; read only. Days are local dates in the city's time zone, one row per day of the range (zeros on a quiet day). Each ride counted on the local day of each of its events. The acceptance rate and the average waits (request to acceptance, request to the driver's arrival) are of the rides requested that day. A driver giving back an accepted ride is `driver_gave_back` (the ride is offered again), not a cancellation. As CSV with `?format=csv` or `Accept: text/csv`: one line per row, columns `date`, `requested`, `accepted`, `completed`, `cancelled_by_passenger`, `cancelled_by_driver`, `cancelled_by_system`, `driver_gave_back`, `expired`, `acceptance_rate`, `avg_wait_to_accept_s`, `avg_wait_to_pickup_s`; amounts in integer centavos; an empty field is null.
+         */
+        get: operations["ridesReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/reports/revenue": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Ride money per day and payment method, from the ledger
+         * @description Staff with the `reports:read` permission; read only. Days are local dates in the city's time zone, one row per day of the range (zeros on a quiet day). From the ledger, dated at the ride's end (refunds at their confirmation). Pix and card: fares and cancellation fees confirmed into clearing, split into commission and driver earnings. Cash: the completed rides' fares (paid to the driver, never in the ledger) and the commission taken from the driver's credit. `revenue_cents` is the net change of the platform's revenue account from the city's rides; payout fees are in the payouts report. As CSV with `?format=csv` or `Accept: text/csv`: one line per row, columns `date`, `payment_method`, `rides_paid`, `gross_fares_cents`, `cancellation_fees_cents`, `commission_cents`, `driver_earnings_cents`, `refunds_cents`, `revenue_cents`; amounts in integer centavos; an empty field is null.
+         */
+        get: operations["revenueReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/reports/payouts": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Drivers' Pix payouts per day of request
+         * @description Staff with the `reports:read` permission; read only. Days are local dates in the city's time zone, one row per day of the range (zeros on a quiet day). Platform-wide (the city gives the time zone). Each payout on its request's day with its outcome as of now; fees only of payouts that did not fail (a failed payout's fee goes back to the driver). As CSV with `?format=csv` or `Accept: text/csv`: one line per row, columns `date`, `requested`, `amount_cents`, `fees_cents`, `paid`, `paid_amount_cents`, `failed`, `failed_amount_cents`, `in_transit`, `avg_seconds_to_paid`; amounts in integer centavos; an empty field is null.
+         */
+        get: operations["payoutsReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/reports/drivers": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Drivers per day: active drivers, trips, trip hours, cancellations
+         * @description Staff with the `reports:read` permission; read only. Days are local dates in the city's time zone, one row per day of the range (zeros on a quiet day). `online_hours` is null: the platform stores only the start of a driver's current online session, not a history of online and offline, so hours online cannot be derived yet. `trip_hours` is start to completion of completed trips. As CSV with `?format=csv` or `Accept: text/csv`: one line per row, columns `date`, `active_drivers`, `trips`, `trip_hours`, `gave_back`, `cancelled_by_driver`, `online_hours`; amounts in integer centavos; an empty field is null.
+         */
+        get: operations["driversReport"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/webhooks/efi/card": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Efí card charge notification
+         * @description Called by Efí, not by clients. Efí posts a form field `notification=<token>` (`application/x-www-form-urlencoded`, read after the sender is authenticated) to a card charge's `notification_url` whenever the charge changes. The token is only a hint: we read the charge it names back from Efí (`GET /v1/notification/:token`, then the charge) and apply its current status to the payment attempt named by its `custom_id`, through the same code as the charge's own reply, so a repeated or concurrent notification changes nothing twice. Authenticated like the Pix webhook (`hmac` query secret, sender address). A status we do not know leaves the payment pending as `outcome_unknown`; an approved total that differs from the amount is not confirmed.
+         */
+        post: operations["receiveEfiCardNotification"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1217,7 +1621,7 @@ export interface components {
             status: number;
             detail: string;
             /** @enum {string} */
-            code: "validation_failed" | "malformed_json" | "weak_password" | "authentication_required" | "invalid_token" | "token_expired" | "invalid_credentials" | "refresh_token_invalid" | "refresh_token_reused" | "forbidden" | "user_blocked" | "not_found" | "method_not_allowed" | "idempotency_key_required" | "outside_service_area" | "category_not_offered" | "payment_method_not_offered" | "quote_not_found" | "quote_expired" | "quote_mismatch" | "idempotency_key_reused" | "idempotency_in_progress" | "registration_conflict" | "passenger_has_active_ride" | "outstanding_cancellation_fee" | "driver_has_active_ride" | "ride_already_accepted" | "ride_not_requested" | "invalid_transition" | "vehicle_required" | "vehicle_category_mismatch" | "driver_offline" | "driver_too_far" | "driver_position_stale" | "trip_too_far_from_dropoff" | "driver_cooldown" | "offer_not_open" | "already_rated" | "insufficient_funds" | "driver_credit_insufficient" | "payout_below_minimum" | "invalid_pix_key" | "payment_not_found" | "payment_not_pending" | "payment_not_pix" | "topup_amount_out_of_range" | "payment_provider_unavailable" | "refund_exceeds_paid" | "payment_not_refundable" | "card_required" | "cpf_required" | "payment_not_retryable" | "driver_not_approved" | "driver_documents_expired" | "driver_documents_incomplete" | "onboarding_transition_invalid" | "unsupported_document_type" | "document_content_mismatch" | "wallet_not_settled" | "payload_too_large" | "unsupported_media_type" | "upgrade_required" | "webhook_malformed" | "webhook_unauthorized" | "webhook_forbidden" | "rate_limited" | "internal_error" | "misconfigured";
+            code: "validation_failed" | "malformed_json" | "weak_password" | "authentication_required" | "invalid_token" | "token_expired" | "invalid_credentials" | "refresh_token_invalid" | "refresh_token_reused" | "forbidden" | "user_blocked" | "not_found" | "method_not_allowed" | "idempotency_key_required" | "outside_service_area" | "category_not_offered" | "payment_method_not_offered" | "quote_not_found" | "quote_expired" | "quote_mismatch" | "idempotency_key_reused" | "idempotency_in_progress" | "registration_conflict" | "passenger_has_active_ride" | "outstanding_cancellation_fee" | "driver_has_active_ride" | "ride_already_accepted" | "ride_not_requested" | "invalid_transition" | "vehicle_required" | "vehicle_category_mismatch" | "driver_offline" | "driver_too_far" | "driver_position_stale" | "trip_too_far_from_dropoff" | "driver_cooldown" | "driver_in_debt" | "offer_not_open" | "already_rated" | "insufficient_funds" | "driver_credit_insufficient" | "payout_below_minimum" | "invalid_pix_key" | "payout_cpf_required" | "payout_key_not_owned" | "payout_key_not_registered" | "payout_key_cooling_down" | "payout_daily_limit" | "payment_not_found" | "payment_not_pending" | "payment_not_pix" | "topup_amount_out_of_range" | "payment_provider_unavailable" | "refund_exceeds_paid" | "payment_not_refundable" | "card_required" | "cpf_required" | "payment_not_retryable" | "driver_not_approved" | "driver_documents_expired" | "driver_documents_incomplete" | "onboarding_transition_invalid" | "unsupported_document_type" | "document_content_mismatch" | "wallet_not_settled" | "payload_too_large" | "unsupported_media_type" | "upgrade_required" | "webhook_malformed" | "webhook_unauthorized" | "webhook_forbidden" | "rule_version_conflict" | "rule_already_retired" | "rule_in_force_needed" | "city_exists" | "rate_limited" | "internal_error" | "misconfigured";
             request_id?: string;
             errors?: {
                 path: string;
@@ -1289,6 +1693,10 @@ export interface components {
         };
         RefreshRequest: {
             refresh_token: string;
+        };
+        Me: components["schemas"]["User"] & {
+            /** @description What the role may do (empty for passengers and drivers): a staff tool shows only these */
+            permissions: ("pricing:read" | "pricing:write" | "commission:read" | "commission:write" | "settlements:read" | "settlements:write" | "audit:read" | "users:read" | "users:block" | "reports:read" | "payments:refund" | "payouts:approve" | "ledger:read" | "drivers:review" | "reconcile:run")[];
         };
         PersonalDataExport: {
             exported_at: string;
@@ -1694,6 +2102,8 @@ export interface components {
             available_cents: number;
             /** @description Prepaid credit that cash-ride commissions are taken from; may be negative down to the configured floor */
             credit_cents: number;
+            /** @description What the driver owes (a payment taken back after his share was paid out): recovered first from the next earnings; blocks payouts, and going online beyond the configured limit */
+            debt_cents: number;
             /** @enum {string} */
             currency: "BRL";
         };
@@ -1752,7 +2162,28 @@ export interface components {
              */
             amount_cents: number;
             /**
-             * @description A CPF (11 digits), a CNPJ (14 characters), an e-mail (at most 77 characters), a phone as +55 with area code, or a random key (UUID)
+             * @description One of the driver's registered Pix keys (`POST /v1/payouts/keys`) whose cool-down has passed, written in any form its type allows
+             * @example +5511987654321
+             */
+            pix_key: string;
+        };
+        PayoutKey: {
+            /** @example pkey_01JD8Y3M0S3Q4VQK6E9Q1T2B5C */
+            id: string;
+            /**
+             * @description Normalised
+             * @example +5511987654321
+             */
+            pix_key: string;
+            /** @enum {string} */
+            pix_key_type: "cpf" | "cnpj" | "email" | "phone" | "evp";
+            /** @description When the key may receive its first payout */
+            usable_from: string;
+            created_at: string;
+        };
+        RegisterPayoutKeyRequest: {
+            /**
+             * @description A CPF (it must be the driver's own), an e-mail (at most 77 characters), a phone as +55 with area code, or a random key (UUID). A CNPJ key is refused: it belongs to a company.
              * @example +5511987654321
              */
             pix_key: string;
@@ -1805,7 +2236,7 @@ export interface components {
             /** @example ntf_01JD8Y3M0S3Q4VQK6E9Q1T2B5C */
             id: string;
             /** @enum {string} */
-            kind: "ride_offered" | "ride_accepted" | "ride_arrived" | "ride_cancelled" | "ride_expired" | "ride_reassigning" | "payment_confirmed" | "payout_paid" | "documents_expiring";
+            kind: "ride_offered" | "ride_accepted" | "ride_arrived" | "ride_cancelled" | "ride_expired" | "ride_reassigning" | "payment_confirmed" | "payout_paid" | "payment_reversed" | "payout_returned" | "documents_expiring";
             title: string;
             body: string;
             /** @description What the app needs to open the right screen: `ride_id`, `payment_id`, … */
@@ -1814,6 +2245,10 @@ export interface components {
             };
             created_at: string;
             read_at: string | null;
+        };
+        UserPage: {
+            items: components["schemas"]["User"][];
+            next_cursor: string | null;
         };
         DriverOnboardingSummary: {
             user_id: string;
@@ -1849,6 +2284,8 @@ export interface components {
             before?: unknown;
             after?: unknown;
             request_id: string | null;
+            /** @description Why staff made the change, when given */
+            reason: string | null;
             created_at: string;
         };
         FlaggedWebhookEvent: {
@@ -1924,6 +2361,10 @@ export interface components {
             min_payout_cents: number;
             payout_fee_cents: number;
             credit_floor_cents: number;
+            /** @description How long a newly registered payout Pix key waits before its first payout */
+            payout_key_cooldown_seconds: number;
+            /** @description The most one driver may pay out per day (São Paulo), payouts not failed */
+            payout_daily_limit_cents: number;
             updated_at: string;
         };
         UpdateSettlementConfigRequest: {
@@ -1952,6 +2393,288 @@ export interface components {
              * @example -2000
              */
             credit_floor_cents: number;
+            /**
+             * @description Wait before a new payout Pix key's first payout (seconds, ≤ 30 days); omitted: unchanged
+             * @example 86400
+             */
+            payout_key_cooldown_seconds?: number;
+            /**
+             * @description Most one driver may pay out per São Paulo day; omitted: unchanged
+             * @example 500000
+             */
+            payout_daily_limit_cents?: number;
+        };
+        PricingRule: {
+            id: string;
+            city_id: string;
+            category: string;
+            base_fare_cents: number;
+            per_km_cents: number;
+            per_minute_cents: number;
+            minimum_fare_cents: number;
+            booking_fee_cents: number;
+            cancellation_fee_cents: number;
+            cancellation_grace_seconds: number | null;
+            surge_min_bp: number;
+            surge_max_bp: number;
+            effective_from: string;
+            created_at: string;
+            retired_at: string | null;
+        };
+        CreatePricingRuleRequest: {
+            /** @example sao_paulo */
+            city_id: string;
+            /**
+             * @description A ride category offered in the city, e.g. `pop`, `comfort`
+             * @example pop
+             */
+            category: string;
+            /** @description Flag fall; integer centavos, at most 50000 */
+            base_fare_cents: number;
+            /** @description Per kilometre; integer centavos, at most 10000 */
+            per_km_cents: number;
+            /** @description Per minute; integer centavos, at most 5000 */
+            per_minute_cents: number;
+            /** @description Floor of the metered fare (R$ 500 at most); integer centavos, at most 50000 */
+            minimum_fare_cents: number;
+            /** @description Added after the floor, never surged; integer centavos, at most 10000 */
+            booking_fee_cents: number;
+            /** @description Charged when the passenger cancels after the grace period; integer centavos, at most 50000 */
+            cancellation_fee_cents: number;
+            /**
+             * @description Seconds after acceptance in which cancelling is free; null: the platform default
+             * @default null
+             */
+            cancellation_grace_seconds: number | null;
+            /**
+             * @description Lowest multiplier, 10000 = 1.0x; the fare without surge
+             * @default 10000
+             */
+            surge_min_bp: number;
+            /**
+             * @description Highest multiplier a surge may reach (5.0x at most)
+             * @default 30000
+             */
+            surge_max_bp: number;
+            /**
+             * Format: date-time
+             * @description When the version takes effect: now or later (scheduling); omitted means now
+             * @example 2027-03-01T03:00:00Z
+             */
+            effective_from?: string;
+            /**
+             * @description Why; stored in the audit log
+             * @example Fuel prices rose 8 % in March
+             */
+            reason: string;
+        };
+        ChangeReason: {
+            /**
+             * @description Why; stored in the audit log
+             * @example Fuel prices rose 8 % in March
+             */
+            reason: string;
+        };
+        CommissionRule: {
+            id: string;
+            city_id: string;
+            category: string;
+            /** @description Basis points of the fare: 2000 = 20 % */
+            rate_bp: number;
+            min_cents: number | null;
+            max_cents: number | null;
+            effective_from: string;
+            created_at: string;
+            retired_at: string | null;
+        };
+        CreateCommissionRuleRequest: {
+            /** @example sao_paulo */
+            city_id: string;
+            /**
+             * @description A ride category offered in the city, e.g. `pop`, `comfort`
+             * @example pop
+             */
+            category: string;
+            /**
+             * @description 0 to 10000 (100 %)
+             * @example 2000
+             */
+            rate_bp: number;
+            /**
+             * @description Lowest commission per ride, integer centavos; null: none
+             * @default null
+             */
+            min_cents: number | null;
+            /**
+             * @description Highest commission per ride, integer centavos, not below min_cents; null: none
+             * @default null
+             */
+            max_cents: number | null;
+            /**
+             * Format: date-time
+             * @description When the version takes effect: now or later (scheduling); omitted means now
+             * @example 2027-03-01T03:00:00Z
+             */
+            effective_from?: string;
+            /**
+             * @description Why; stored in the audit log
+             * @example Fuel prices rose 8 % in March
+             */
+            reason: string;
+        };
+        City: {
+            id: string;
+            name: string;
+            timezone: string;
+            currency: string;
+            payment_methods: ("pix" | "card" | "cash")[];
+            categories: string[];
+            service_area: number[][] | null;
+            bounding_box: {
+                min_lat: number;
+                max_lat: number;
+                min_lng: number;
+                max_lng: number;
+            };
+            active: boolean;
+            updated_at: string | null;
+        };
+        CreateCityRequest: {
+            /** @example sao_paulo */
+            id: string;
+            /** @example Rio de Janeiro */
+            name: string;
+            /**
+             * @description IANA time zone name; an unknown one is `400 validation_failed` on `timezone`
+             * @example America/Sao_Paulo
+             */
+            timezone: string;
+            payment_methods: ("pix" | "card" | "cash")[];
+            /** @description The categories that may be priced in the city; one cannot be dropped later */
+            categories: string[];
+            /**
+             * @description The service area: one closed polygon ring of `[lng, lat]` points (GeoJSON order), the first point repeated last
+             * @example [
+             *       [
+             *         -43.8,
+             *         -23.1
+             *       ],
+             *       [
+             *         -43.1,
+             *         -23.1
+             *       ],
+             *       [
+             *         -43.1,
+             *         -22.75
+             *       ],
+             *       [
+             *         -43.8,
+             *         -22.75
+             *       ],
+             *       [
+             *         -43.8,
+             *         -23.1
+             *       ]
+             *     ]
+             */
+            service_area: number[][];
+            /** @default true */
+            active: boolean;
+            /**
+             * @description Only BRL is supported for now
+             * @default BRL
+             * @enum {string}
+             */
+            currency: "BRL";
+            /**
+             * @description Why; stored in the audit log
+             * @example Fuel prices rose 8 % in March
+             */
+            reason: string;
+        };
+        UpdateCityRequest: {
+            /** @example Rio de Janeiro */
+            name?: string;
+            /**
+             * @description IANA time zone name; an unknown one is `400 validation_failed` on `timezone`
+             * @example America/Sao_Paulo
+             */
+            timezone?: string;
+            payment_methods?: ("pix" | "card" | "cash")[];
+            /** @description The categories that may be priced in the city; one cannot be dropped later */
+            categories?: string[];
+            /**
+             * @description The service area: one closed polygon ring of `[lng, lat]` points (GeoJSON order), the first point repeated last
+             * @example [
+             *       [
+             *         -43.8,
+             *         -23.1
+             *       ],
+             *       [
+             *         -43.1,
+             *         -23.1
+             *       ],
+             *       [
+             *         -43.1,
+             *         -22.75
+             *       ],
+             *       [
+             *         -43.8,
+             *         -22.75
+             *       ],
+             *       [
+             *         -43.8,
+             *         -23.1
+             *       ]
+             *     ]
+             */
+            service_area?: number[][];
+            active?: boolean;
+            /**
+             * @description Why; stored in the audit log
+             * @example Fuel prices rose 8 % in March
+             */
+            reason: string;
+        };
+        Surge: {
+            id: string;
+            city_id: string;
+            category: string;
+            zone: string | null;
+            multiplier_bp: number;
+            expires_at: string;
+            created_by: string;
+            created_at: string;
+        };
+        SetSurgeRequest: {
+            /** @example sao_paulo */
+            city_id: string;
+            /**
+             * @description A ride category offered in the city, e.g. `pop`, `comfort`
+             * @example pop
+             */
+            category: string;
+            /**
+             * @description A geohash cell prefix; null: the whole city
+             * @default null
+             * @example 6gyf4
+             */
+            zone: string | null;
+            /**
+             * @description 10000 = 1.0x (ends a surge early); within the pricing version's bounds
+             * @example 15000
+             */
+            multiplier_bp: number;
+            /**
+             * Format: date-time
+             * @description When the surge ends; in the future, at most 24 hours ahead
+             */
+            expires_at: string;
+            /**
+             * @description Why; stored in the audit log
+             * @example Fuel prices rose 8 % in March
+             */
+            reason: string;
         };
         LedgerCheck: {
             /** @description True when no invariant is breached */
@@ -1960,10 +2683,108 @@ export interface components {
             checked_at: string;
             breaches: {
                 /** @enum {string} */
-                invariant: "global_sum_zero" | "transaction_balanced" | "cached_balance_matches" | "floor_respected" | "clearing_settled" | "settlement_consistent" | "payout_consistent";
+                invariant: "global_sum_zero" | "transaction_balanced" | "cached_balance_matches" | "floor_respected" | "clearing_settled" | "settlement_consistent" | "payout_consistent" | "payment_posted" | "refunds_posted" | "nothing_stuck" | "driver_debt_aged" | "credit_floor_current" | "clearing_matches_efi";
                 /** @example 1 unbalanced transactions: txn_… (3 entries, sum 5) */
                 detail: string;
             }[];
+            /** @description What will become a breach unless someone acts; does not affect `ok` */
+            warnings: {
+                /** @enum {string} */
+                warning: "holidays_running_out";
+                /** @example the holiday list ends on 2027-12-25; … */
+                detail: string;
+            }[];
+        };
+        ReconcileReport: {
+            /** @example 2026-11-30T18:00:00.000Z */
+            as_of: string;
+            /** @description Per step (`unprocessed_items`, `pix_charges`, `statement`, `payouts`, `refunds`, `cards`), how many items ended how (`processed`, `flagged`, `skipped`, `retry`, `paid`, `failed`, …) */
+            steps: {
+                [key: string]: {
+                    [key: string]: number;
+                };
+            };
+            /** @description Steps that could not run (Efí unreachable): the others did */
+            failed: {
+                step: string;
+                error: string;
+            }[];
+        };
+        FlaggedPixRefund: {
+            /** @example rfd_01JD8Y3M0S3Q4VQK6E9Q1T2B5C */
+            id: string;
+            end_to_end_id: string;
+            amount_cents: number;
+            /**
+             * @description `processing` until Efí confirms the devolução; `refunded` once the money is back with the payer
+             * @enum {string}
+             */
+            status: "processing" | "refunded" | "failed";
+            /** @description Efí's rtrId, once Efí answered */
+            provider_reference: string | null;
+            failure_reason: string | null;
+            requested_by: string | null;
+            created_at: string;
+            updated_at: string;
+        };
+        RefundFlaggedPixRequest: {
+            /** @description Kept in the audit log */
+            reason?: string;
+        };
+        RideReportRow: {
+            date: string;
+            requested: number;
+            accepted: number;
+            completed: number;
+            cancelled_by_passenger: number;
+            cancelled_by_driver: number;
+            cancelled_by_system: number;
+            driver_gave_back: number;
+            expired: number;
+            acceptance_rate: number | null;
+            avg_wait_to_accept_s: number | null;
+            avg_wait_to_pickup_s: number | null;
+        };
+        RevenueReportRow: {
+            date: string;
+            /** @enum {string} */
+            payment_method: "pix" | "card" | "cash";
+            rides_paid: number;
+            gross_fares_cents: number;
+            cancellation_fees_cents: number;
+            commission_cents: number;
+            driver_earnings_cents: number;
+            refunds_cents: number;
+            revenue_cents: number;
+        };
+        PayoutReportRow: {
+            date: string;
+            requested: number;
+            amount_cents: number;
+            fees_cents: number;
+            paid: number;
+            paid_amount_cents: number;
+            failed: number;
+            failed_amount_cents: number;
+            in_transit: number;
+            avg_seconds_to_paid: number | null;
+        };
+        DriverReportRow: {
+            date: string;
+            active_drivers: number;
+            trips: number;
+            trip_hours: number;
+            gave_back: number;
+            cancelled_by_driver: number;
+            /** @description Not recorded yet: only the start of a driver's current online session is stored, not a history of going online and offline */
+            online_hours: null;
+        };
+        EfiCardNotificationReceipt: {
+            /**
+             * @description `applied`: the charge's current state at Efí was applied to its payment (a no-op when it was already); `ignored`: not a charge of ours, or of an earlier attempt
+             * @enum {string}
+             */
+            status: "applied" | "ignored";
         };
         EfiWebhookReceipt: {
             /** @description Items kept from this notification */
@@ -2481,7 +3302,7 @@ export interface operations {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": components["schemas"]["User"];
+                    "application/json": components["schemas"]["Me"];
                 };
             };
             /** @description `authentication_required`: Authentication is required; `invalid_token`: The access token is not valid; `token_expired`: The access token has expired */
@@ -5454,7 +6275,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `vehicle_required`: Register a vehicle first; `driver_not_approved`: Your documents have not been approved yet; `driver_documents_expired`: A document of yours has expired; upload a new one; `driver_cooldown`: Too many cancellations; you cannot go online yet */
+            /** @description `vehicle_required`: Register a vehicle first; `driver_not_approved`: Your documents have not been approved yet; `driver_documents_expired`: A document of yours has expired; upload a new one; `driver_cooldown`: Too many cancellations; you cannot go online yet; `driver_in_debt`: Your balance is owed to the platform beyond the limit; you cannot go online yet */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -5462,7 +6283,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "vehicle_required" | "driver_not_approved" | "driver_documents_expired" | "driver_cooldown";
+                        code?: "vehicle_required" | "driver_not_approved" | "driver_documents_expired" | "driver_cooldown" | "driver_in_debt";
                     };
                 };
             };
@@ -6263,7 +7084,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `idempotency_in_progress`: A request with this Idempotency-Key is in progress; `insufficient_funds`: The balance does not cover this amount */
+            /** @description `idempotency_in_progress`: A request with this Idempotency-Key is in progress; `insufficient_funds`: The balance does not cover this amount; `payout_cpf_required`: Register your CPF before your first payout; `payout_key_cooling_down`: A newly registered Pix key cannot receive payouts yet; `payout_daily_limit`: The daily payout limit would be exceeded */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -6271,7 +7092,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "idempotency_in_progress" | "insufficient_funds";
+                        code?: "idempotency_in_progress" | "insufficient_funds" | "payout_cpf_required" | "payout_key_cooling_down" | "payout_daily_limit";
                     };
                 };
             };
@@ -6299,7 +7120,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `idempotency_key_reused`: The Idempotency-Key was used with another request; `invalid_pix_key`: The Pix key is not valid; `payout_below_minimum`: The payout is below the minimum amount */
+            /** @description `idempotency_key_reused`: The Idempotency-Key was used with another request; `invalid_pix_key`: The Pix key is not valid; `payout_below_minimum`: The payout is below the minimum amount; `payout_key_not_registered`: Register this Pix key before paying out to it */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -6307,7 +7128,322 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "idempotency_key_reused" | "invalid_pix_key" | "payout_below_minimum";
+                        code?: "idempotency_key_reused" | "invalid_pix_key" | "payout_below_minimum" | "payout_key_not_registered";
+                    };
+                };
+            };
+            /** @description `internal_error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
+                    };
+                };
+            };
+        };
+    };
+    listPayoutKeys: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The keys */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["PayoutKey"][];
+                    };
+                };
+            };
+            /** @description `authentication_required`: Authentication is required; `invalid_token`: The access token is not valid; `token_expired`: The access token has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "authentication_required" | "invalid_token" | "token_expired";
+                    };
+                };
+            };
+            /** @description `user_blocked`: This account is blocked; `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "user_blocked" | "forbidden";
+                    };
+                };
+            };
+            /** @description `internal_error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
+                    };
+                };
+            };
+        };
+    };
+    registerPayoutKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RegisterPayoutKeyRequest"];
+            };
+        };
+        responses: {
+            /** @description The key, registered before */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayoutKey"];
+                };
+            };
+            /** @description The key, registered now */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PayoutKey"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `malformed_json`: The body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed" | "malformed_json";
+                    };
+                };
+            };
+            /** @description `authentication_required`: Authentication is required; `invalid_token`: The access token is not valid; `token_expired`: The access token has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "authentication_required" | "invalid_token" | "token_expired";
+                    };
+                };
+            };
+            /** @description `user_blocked`: This account is blocked; `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "user_blocked" | "forbidden";
+                    };
+                };
+            };
+            /** @description `payout_cpf_required`: Register your CPF before your first payout */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "payout_cpf_required";
+                    };
+                };
+            };
+            /** @description `payload_too_large`: The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description `unsupported_media_type`: The body must be application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description `invalid_pix_key`: The Pix key is not valid; `payout_key_not_owned`: The Pix key does not belong to your CPF */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "invalid_pix_key" | "payout_key_not_owned";
+                    };
+                };
+            };
+            /** @description `internal_error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
+                    };
+                };
+            };
+        };
+    };
+    removePayoutKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description `validation_failed`: The request is not valid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description `authentication_required`: Authentication is required; `invalid_token`: The access token is not valid; `token_expired`: The access token has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "authentication_required" | "invalid_token" | "token_expired";
+                    };
+                };
+            };
+            /** @description `user_blocked`: This account is blocked; `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "user_blocked" | "forbidden";
+                    };
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "not_found";
+                    };
+                };
+            };
+            /** @description `payload_too_large`: The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "payload_too_large";
                     };
                 };
             };
@@ -7139,6 +8275,93 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
                         code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description `internal_error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
+                    };
+                };
+            };
+        };
+    };
+    searchUsers: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description `next_cursor` of the previous page */
+                cursor?: string;
+                q?: string;
+                role?: "passenger" | "driver" | "admin" | "finance" | "support" | "ops";
+                status?: "active" | "blocked";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Matching users */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserPage"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description `authentication_required`: Authentication is required; `invalid_token`: The access token is not valid; `token_expired`: The access token has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "authentication_required" | "invalid_token" | "token_expired";
+                    };
+                };
+            };
+            /** @description `user_blocked`: This account is blocked; `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "user_blocked" | "forbidden";
                     };
                 };
             };
@@ -8087,6 +9310,16 @@ export interface operations {
                 limit?: number;
                 /** @description `next_cursor` of the previous page */
                 cursor?: string;
+                /** @description Entries made by this user */
+                actor_id?: string;
+                /** @description Entries about this kind of entity, e.g. `pricing_rule`, `user` */
+                target_type?: string;
+                /** @description Entries about this entity */
+                target_id?: string;
+                /** @description Entries created at or after this time */
+                from?: string;
+                /** @description Entries created before this time */
+                to?: string;
             };
             header?: never;
             path?: never;
@@ -8580,6 +9813,1511 @@ export interface operations {
             };
         };
     };
+    listPricingRules: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description `next_cursor` of the previous page */
+                cursor?: string;
+                city_id?: string;
+                /** @description A ride category offered in the city, e.g. `pop`, `comfort` */
+                category?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of versions */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["PricingRule"][];
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description `authentication_required`: Authentication is required; `invalid_token`: The access token is not valid; `token_expired`: The access token has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "authentication_required" | "invalid_token" | "token_expired";
+                    };
+                };
+            };
+            /** @description `user_blocked`: This account is blocked; `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "user_blocked" | "forbidden";
+                    };
+                };
+            };
+            /** @description `internal_error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
+                    };
+                };
+            };
+        };
+    };
+    createPricingRule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreatePricingRuleRequest"];
+            };
+        };
+        responses: {
+            /** @description The new version */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PricingRule"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `malformed_json`: The body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed" | "malformed_json";
+                    };
+                };
+            };
+            /** @description `authentication_required`: Authentication is required; `invalid_token`: The access token is not valid; `token_expired`: The access token has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "authentication_required" | "invalid_token" | "token_expired";
+                    };
+                };
+            };
+            /** @description `user_blocked`: This account is blocked; `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "user_blocked" | "forbidden";
+                    };
+                };
+            };
+            /** @description `rule_version_conflict`: A version with this effective time already exists */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "rule_version_conflict";
+                    };
+                };
+            };
+            /** @description `payload_too_large`: The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description `unsupported_media_type`: The body must be application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description `internal_error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
+                    };
+                };
+            };
+        };
+    };
+    getPricingRule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The version */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PricingRule"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description `authentication_required`: Authentication is required; `invalid_token`: The access token is not valid; `token_expired`: The access token has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "authentication_required" | "invalid_token" | "token_expired";
+                    };
+                };
+            };
+            /** @description `user_blocked`: This account is blocked; `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "user_blocked" | "forbidden";
+                    };
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "not_found";
+                    };
+                };
+            };
+            /** @description `internal_error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
+                    };
+                };
+            };
+        };
+    };
+    retirePricingRule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChangeReason"];
+            };
+        };
+        responses: {
+            /** @description The retired version */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PricingRule"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `malformed_json`: The body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed" | "malformed_json";
+                    };
+                };
+            };
+            /** @description `authentication_required`: Authentication is required; `invalid_token`: The access token is not valid; `token_expired`: The access token has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "authentication_required" | "invalid_token" | "token_expired";
+                    };
+                };
+            };
+            /** @description `user_blocked`: This account is blocked; `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "user_blocked" | "forbidden";
+                    };
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "not_found";
+                    };
+                };
+            };
+            /** @description `rule_already_retired`: The version is already retired; `rule_in_force_needed`: Retiring this version would leave no version in force */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "rule_already_retired" | "rule_in_force_needed";
+                    };
+                };
+            };
+            /** @description `payload_too_large`: The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description `unsupported_media_type`: The body must be application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description `internal_error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
+                    };
+                };
+            };
+        };
+    };
+    listCommissionRules: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description `next_cursor` of the previous page */
+                cursor?: string;
+                city_id?: string;
+                /** @description A ride category offered in the city, e.g. `pop`, `comfort` */
+                category?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of versions */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["CommissionRule"][];
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description `authentication_required`: Authentication is required; `invalid_token`: The access token is not valid; `token_expired`: The access token has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "authentication_required" | "invalid_token" | "token_expired";
+                    };
+                };
+            };
+            /** @description `user_blocked`: This account is blocked; `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "user_blocked" | "forbidden";
+                    };
+                };
+            };
+            /** @description `internal_error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
+                    };
+                };
+            };
+        };
+    };
+    createCommissionRule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateCommissionRuleRequest"];
+            };
+        };
+        responses: {
+            /** @description The new version */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CommissionRule"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `malformed_json`: The body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed" | "malformed_json";
+                    };
+                };
+            };
+            /** @description `authentication_required`: Authentication is required; `invalid_token`: The access token is not valid; `token_expired`: The access token has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "authentication_required" | "invalid_token" | "token_expired";
+                    };
+                };
+            };
+            /** @description `user_blocked`: This account is blocked; `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "user_blocked" | "forbidden";
+                    };
+                };
+            };
+            /** @description `rule_version_conflict`: A version with this effective time already exists */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "rule_version_conflict";
+                    };
+                };
+            };
+            /** @description `payload_too_large`: The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description `unsupported_media_type`: The body must be application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description `internal_error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
+                    };
+                };
+            };
+        };
+    };
+    getCommissionRule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The version */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CommissionRule"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description `authentication_required`: Authentication is required; `invalid_token`: The access token is not valid; `token_expired`: The access token has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "authentication_required" | "invalid_token" | "token_expired";
+                    };
+                };
+            };
+            /** @description `user_blocked`: This account is blocked; `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "user_blocked" | "forbidden";
+                    };
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "not_found";
+                    };
+                };
+            };
+            /** @description `internal_error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
+                    };
+                };
+            };
+        };
+    };
+    retireCommissionRule: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ChangeReason"];
+            };
+        };
+        responses: {
+            /** @description The retired version */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["CommissionRule"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `malformed_json`: The body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed" | "malformed_json";
+                    };
+                };
+            };
+            /** @description `authentication_required`: Authentication is required; `invalid_token`: The access token is not valid; `token_expired`: The access token has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "authentication_required" | "invalid_token" | "token_expired";
+                    };
+                };
+            };
+            /** @description `user_blocked`: This account is blocked; `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "user_blocked" | "forbidden";
+                    };
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "not_found";
+                    };
+                };
+            };
+            /** @description `rule_already_retired`: The version is already retired; `rule_in_force_needed`: Retiring this version would leave no version in force */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "rule_already_retired" | "rule_in_force_needed";
+                    };
+                };
+            };
+            /** @description `payload_too_large`: The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description `unsupported_media_type`: The body must be application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description `internal_error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
+                    };
+                };
+            };
+        };
+    };
+    listCities: {
+        parameters: {
+            query?: {
+                limit?: number;
+                /** @description `next_cursor` of the previous page */
+                cursor?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of cities */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["City"][];
+                        next_cursor: string | null;
+                    };
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description `authentication_required`: Authentication is required; `invalid_token`: The access token is not valid; `token_expired`: The access token has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "authentication_required" | "invalid_token" | "token_expired";
+                    };
+                };
+            };
+            /** @description `user_blocked`: This account is blocked; `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "user_blocked" | "forbidden";
+                    };
+                };
+            };
+            /** @description `internal_error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
+                    };
+                };
+            };
+        };
+    };
+    createCity: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateCityRequest"];
+            };
+        };
+        responses: {
+            /** @description The new city */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["City"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `malformed_json`: The body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed" | "malformed_json";
+                    };
+                };
+            };
+            /** @description `authentication_required`: Authentication is required; `invalid_token`: The access token is not valid; `token_expired`: The access token has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "authentication_required" | "invalid_token" | "token_expired";
+                    };
+                };
+            };
+            /** @description `user_blocked`: This account is blocked; `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "user_blocked" | "forbidden";
+                    };
+                };
+            };
+            /** @description `city_exists`: A city with this id already exists */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "city_exists";
+                    };
+                };
+            };
+            /** @description `payload_too_large`: The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description `unsupported_media_type`: The body must be application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description `internal_error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
+                    };
+                };
+            };
+        };
+    };
+    getCity: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The city */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["City"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description `authentication_required`: Authentication is required; `invalid_token`: The access token is not valid; `token_expired`: The access token has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "authentication_required" | "invalid_token" | "token_expired";
+                    };
+                };
+            };
+            /** @description `user_blocked`: This account is blocked; `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "user_blocked" | "forbidden";
+                    };
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "not_found";
+                    };
+                };
+            };
+            /** @description `internal_error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
+                    };
+                };
+            };
+        };
+    };
+    updateCity: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateCityRequest"];
+            };
+        };
+        responses: {
+            /** @description The city as changed */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["City"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `malformed_json`: The body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed" | "malformed_json";
+                    };
+                };
+            };
+            /** @description `authentication_required`: Authentication is required; `invalid_token`: The access token is not valid; `token_expired`: The access token has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "authentication_required" | "invalid_token" | "token_expired";
+                    };
+                };
+            };
+            /** @description `user_blocked`: This account is blocked; `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "user_blocked" | "forbidden";
+                    };
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "not_found";
+                    };
+                };
+            };
+            /** @description `method_not_allowed`: Method not allowed */
+            405: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "method_not_allowed";
+                    };
+                };
+            };
+            /** @description `payload_too_large`: The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description `unsupported_media_type`: The body must be application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description `internal_error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
+                    };
+                };
+            };
+        };
+    };
+    listSurges: {
+        parameters: {
+            query?: {
+                city_id?: string;
+                /** @description A ride category offered in the city, e.g. `pop`, `comfort` */
+                category?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The live surges */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        items: components["schemas"]["Surge"][];
+                    };
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description `authentication_required`: Authentication is required; `invalid_token`: The access token is not valid; `token_expired`: The access token has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "authentication_required" | "invalid_token" | "token_expired";
+                    };
+                };
+            };
+            /** @description `user_blocked`: This account is blocked; `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "user_blocked" | "forbidden";
+                    };
+                };
+            };
+            /** @description `internal_error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
+                    };
+                };
+            };
+        };
+    };
+    setSurge: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SetSurgeRequest"];
+            };
+        };
+        responses: {
+            /** @description The surge */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Surge"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `malformed_json`: The body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed" | "malformed_json";
+                    };
+                };
+            };
+            /** @description `authentication_required`: Authentication is required; `invalid_token`: The access token is not valid; `token_expired`: The access token has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "authentication_required" | "invalid_token" | "token_expired";
+                    };
+                };
+            };
+            /** @description `user_blocked`: This account is blocked; `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "user_blocked" | "forbidden";
+                    };
+                };
+            };
+            /** @description `payload_too_large`: The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description `unsupported_media_type`: The body must be application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description `internal_error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
+                    };
+                };
+            };
+        };
+    };
     checkLedger: {
         parameters: {
             query?: never;
@@ -8619,6 +11357,742 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
                         code?: "user_blocked" | "forbidden";
+                    };
+                };
+            };
+            /** @description `internal_error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
+                    };
+                };
+            };
+        };
+    };
+    runReconcile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What the run found and did */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReconcileReport"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `malformed_json`: The body is not valid JSON */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed" | "malformed_json";
+                    };
+                };
+            };
+            /** @description `authentication_required`: Authentication is required; `invalid_token`: The access token is not valid; `token_expired`: The access token has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "authentication_required" | "invalid_token" | "token_expired";
+                    };
+                };
+            };
+            /** @description `user_blocked`: This account is blocked; `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "user_blocked" | "forbidden";
+                    };
+                };
+            };
+            /** @description `payload_too_large`: The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description `unsupported_media_type`: The body must be application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description `internal_error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
+                    };
+                };
+            };
+        };
+    };
+    refundFlaggedPix: {
+        parameters: {
+            query?: never;
+            header: {
+                /** @description Unique per operation; a retry with the same key replays the first 2xx reply */
+                "idempotency-key": string;
+            };
+            path: {
+                e2e_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["RefundFlaggedPixRequest"];
+            };
+        };
+        responses: {
+            /** @description The refund, usually processing */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FlaggedPixRefund"];
+                };
+            };
+            /** @description `validation_failed`: The request is not valid; `malformed_json`: The body is not valid JSON; `idempotency_key_required`: An Idempotency-Key header is required */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed" | "malformed_json" | "idempotency_key_required";
+                    };
+                };
+            };
+            /** @description `authentication_required`: Authentication is required; `invalid_token`: The access token is not valid; `token_expired`: The access token has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "authentication_required" | "invalid_token" | "token_expired";
+                    };
+                };
+            };
+            /** @description `user_blocked`: This account is blocked; `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "user_blocked" | "forbidden";
+                    };
+                };
+            };
+            /** @description `not_found`: Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "not_found";
+                    };
+                };
+            };
+            /** @description `idempotency_in_progress`: A request with this Idempotency-Key is in progress; `payment_not_refundable`: The payment cannot be refunded */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "idempotency_in_progress" | "payment_not_refundable";
+                    };
+                };
+            };
+            /** @description `payload_too_large`: The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "payload_too_large";
+                    };
+                };
+            };
+            /** @description `unsupported_media_type`: The body must be application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "unsupported_media_type";
+                    };
+                };
+            };
+            /** @description `idempotency_key_reused`: The Idempotency-Key was used with another request */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "idempotency_key_reused";
+                    };
+                };
+            };
+            /** @description `internal_error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
+                    };
+                };
+            };
+        };
+    };
+    ridesReport: {
+        parameters: {
+            query: {
+                /** @description The city; may be left out while exactly one city is active */
+                city_id?: string;
+                /** @description First local date, YYYY-MM-DD */
+                from: string;
+                /** @description Last local date, inclusive; at most 366 days in all */
+                to: string;
+                /** @description `csv` answers text/csv, as does `Accept: text/csv`; JSON otherwise */
+                format?: "json" | "csv";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        city_id: string;
+                        /** @example America/Sao_Paulo */
+                        timezone: string;
+                        from: string;
+                        to: string;
+                        rows: components["schemas"]["RideReportRow"];
+                    };
+                    "text/csv": string;
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description `authentication_required`: Authentication is required; `invalid_token`: The access token is not valid; `token_expired`: The access token has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "authentication_required" | "invalid_token" | "token_expired";
+                    };
+                };
+            };
+            /** @description `user_blocked`: This account is blocked; `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "user_blocked" | "forbidden";
+                    };
+                };
+            };
+            /** @description `internal_error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
+                    };
+                };
+            };
+        };
+    };
+    revenueReport: {
+        parameters: {
+            query: {
+                /** @description The city; may be left out while exactly one city is active */
+                city_id?: string;
+                /** @description First local date, YYYY-MM-DD */
+                from: string;
+                /** @description Last local date, inclusive; at most 366 days in all */
+                to: string;
+                /** @description `csv` answers text/csv, as does `Accept: text/csv`; JSON otherwise */
+                format?: "json" | "csv";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        city_id: string;
+                        /** @example America/Sao_Paulo */
+                        timezone: string;
+                        from: string;
+                        to: string;
+                        rows: components["schemas"]["RevenueReportRow"];
+                    };
+                    "text/csv": string;
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description `authentication_required`: Authentication is required; `invalid_token`: The access token is not valid; `token_expired`: The access token has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "authentication_required" | "invalid_token" | "token_expired";
+                    };
+                };
+            };
+            /** @description `user_blocked`: This account is blocked; `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "user_blocked" | "forbidden";
+                    };
+                };
+            };
+            /** @description `internal_error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
+                    };
+                };
+            };
+        };
+    };
+    payoutsReport: {
+        parameters: {
+            query: {
+                /** @description The city; may be left out while exactly one city is active */
+                city_id?: string;
+                /** @description First local date, YYYY-MM-DD */
+                from: string;
+                /** @description Last local date, inclusive; at most 366 days in all */
+                to: string;
+                /** @description `csv` answers text/csv, as does `Accept: text/csv`; JSON otherwise */
+                format?: "json" | "csv";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        city_id: string;
+                        /** @example America/Sao_Paulo */
+                        timezone: string;
+                        from: string;
+                        to: string;
+                        rows: components["schemas"]["PayoutReportRow"];
+                    };
+                    "text/csv": string;
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description `authentication_required`: Authentication is required; `invalid_token`: The access token is not valid; `token_expired`: The access token has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "authentication_required" | "invalid_token" | "token_expired";
+                    };
+                };
+            };
+            /** @description `user_blocked`: This account is blocked; `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "user_blocked" | "forbidden";
+                    };
+                };
+            };
+            /** @description `internal_error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
+                    };
+                };
+            };
+        };
+    };
+    driversReport: {
+        parameters: {
+            query: {
+                /** @description The city; may be left out while exactly one city is active */
+                city_id?: string;
+                /** @description First local date, YYYY-MM-DD */
+                from: string;
+                /** @description Last local date, inclusive; at most 366 days in all */
+                to: string;
+                /** @description `csv` answers text/csv, as does `Accept: text/csv`; JSON otherwise */
+                format?: "json" | "csv";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The report */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        city_id: string;
+                        /** @example America/Sao_Paulo */
+                        timezone: string;
+                        from: string;
+                        to: string;
+                        rows: components["schemas"]["DriverReportRow"];
+                    };
+                    "text/csv": string;
+                };
+            };
+            /** @description `validation_failed`: The request is not valid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "validation_failed";
+                    };
+                };
+            };
+            /** @description `authentication_required`: Authentication is required; `invalid_token`: The access token is not valid; `token_expired`: The access token has expired */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "authentication_required" | "invalid_token" | "token_expired";
+                    };
+                };
+            };
+            /** @description `user_blocked`: This account is blocked; `forbidden`: You may not do this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "user_blocked" | "forbidden";
+                    };
+                };
+            };
+            /** @description `internal_error`: Internal error */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "internal_error";
+                    };
+                };
+            };
+            /** @description `misconfigured`: The service is misconfigured */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "misconfigured";
+                    };
+                };
+            };
+        };
+    };
+    receiveEfiCardNotification: {
+        parameters: {
+            query?: {
+                /** @description The shared secret */
+                hmac?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Read back from Efí and applied (or ignored) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["EfiCardNotificationReceipt"];
+                };
+            };
+            /** @description `webhook_malformed`: The webhook body is not a notification we understand; `validation_failed`: The request is not valid */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "webhook_malformed" | "validation_failed";
+                    };
+                };
+            };
+            /** @description `webhook_unauthorized`: The webhook secret is missing or wrong */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "webhook_unauthorized";
+                    };
+                };
+            };
+            /** @description `webhook_forbidden`: The webhook sender is not allowed */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "webhook_forbidden";
+                    };
+                };
+            };
+            /** @description `payload_too_large`: The body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "payload_too_large";
                     };
                 };
             };

@@ -1,5 +1,6 @@
 import { createServiceContext } from "../composition";
 import { expireStaleCharges } from "../services/payments/expiry";
+import { runReconcile } from "../services/reconcile/run";
 import { runNightly } from "./nightly";
 
 /** Cron expressions as in wrangler.toml (UTC): 03:00 UTC is midnight in São Paulo. */
@@ -7,6 +8,8 @@ export const CRONS = {
   nightly: "0 3 * * *",
   /** Lapsed pending Pix charges → expired (expireStaleCharges). */
   paymentExpiry: "*/10 * * * *",
+  /** What is still undecided is asked of Efí (runReconcile). */
+  reconcile: "*/5 * * * *",
 } as const;
 
 /** The Worker's `scheduled` entry point, routed by the cron expression that fired. */
@@ -26,6 +29,9 @@ export async function handleScheduled(
       ctx.log.info("cron.payment_expiry.done", { ...report });
       return;
     }
+    case CRONS.reconcile:
+      await runReconcile(ctx, { now: new Date(controller.scheduledTime) });
+      return;
     default:
       ctx.log.error("cron.unknown", { cron: controller.cron, scheduled_time: controller.scheduledTime });
   }

@@ -63,6 +63,9 @@ export async function runNightly(ctx: ServiceContext, scheduledTime: number | Da
     }
     Sentry.captureMessage(`ledger check: ${ledgerCheck.breaches.length} breach(es)`, "error");
   }
+  for (const warning of ledgerCheck?.warnings ?? []) {
+    ctx.log.warn("ledger.check_warning", { warning: warning.warning, detail: warning.detail });
+  }
   // -------------------------------------------------------------------------------------------
 
   const driverDocuments = await step("driver_documents", () => runDriverDocuments(ctx, at));

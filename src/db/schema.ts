@@ -99,10 +99,13 @@ export const auditLogs = sqliteTable(
     before: text("before"),
     after: text("after"),
     requestId: text("request_id"),
+    /** Why staff made the change (required on admin writes of pricing, commission, cities, surge). */
+    reason: text("reason"),
     createdAt: text("created_at").notNull(),
   },
   (t) => [
     index("audit_logs_created_idx").on(t.createdAt),
+    index("audit_logs_actor_idx").on(t.actorId, t.id),
     index("audit_logs_target_idx").on(t.targetType, t.targetId),
   ],
 );
@@ -149,7 +152,40 @@ export const cities = sqliteTable("cities", {
   /** JSON array of PaymentMethod. */
   paymentMethods: text("payment_methods").notNull(),
   active: integer("active", { mode: "boolean" }).notNull().default(true),
+  // ---- Admin-managed cities: the service area polygon (the box above is its bounding box, kept
+  // as the SQL prefilter), the currency and the categories offered.
+  /** JSON ring `[[lng, lat], ...]`; null means the bounding box itself is the service area. */
+  serviceArea: text("service_area"),
+  currency: text("currency").notNull().default("BRL"),
+  /** JSON array of category names offered in the city. */
+  categories: text("categories").notNull().default("[]"),
+  updatedAt: text("updated_at"),
 });
+
+/**
+ * Surge set by staff per city and category, for the whole city (`zone` null) or a geohash cell
+ * prefix; the most specific live zone wins, then the newest. Rows are never edited: a new row
+ * supersedes, `expires_at` ends it.
+ */
+export const surges = sqliteTable(
+  "surges",
+  {
+    id: text("id").primaryKey(),
+    cityId: text("city_id")
+      .notNull()
+      .references(() => cities.id),
+    category: text("category").notNull(),
+    zone: text("zone"),
+    multiplierBp: integer("multiplier_bp").notNull(),
+    expiresAt: text("expires_at").notNull(),
+    createdBy: text("created_by").notNull(),
+    createdAt: text("created_at").notNull(),
+  },
+  (t) => [
+    index("surges_lookup_idx").on(t.cityId, t.category, t.expiresAt),
+    check("surges_multiplier_check", sql`multiplier_bp >= 10000`),
+  ],
+);
 
 /**
  * Fare rules per city and category, versioned: the rule in force at a moment is the one with
@@ -173,6 +209,12 @@ export const pricingRules = sqliteTable(
     surgeMultiplierBp: integer("surge_multiplier_bp").notNull().default(10000),
     effectiveFrom: text("effective_from").notNull(),
     createdAt: text("created_at").notNull(),
+    // ---- Admin versions: surge bounds, per-rule cancellation grace (null = the configured
+    // default) and retirement (a retired version is never picked; set once, by trigger).
+    surgeMinBp: integer("surge_min_bp").notNull().default(10000),
+    surgeMaxBp: integer("surge_max_bp").notNull().default(30000),
+    cancellationGraceSeconds: integer("cancellation_grace_seconds"),
+    retiredAt: text("retired_at"),
   },
   (t) => [
     uniqueIndex("pricing_rules_version_unique").on(t.cityId, t.category, t.effectiveFrom),
@@ -502,6 +544,11 @@ export const ledgerAccounts = sqliteTable(
     /** Postings that enforce floors may not take `balance` below this. Null: unguarded. */
     floor: integer("floor"),
     createdAt: text("created_at").notNull(),
+    /**
+     * The last entry applied to `balance`, set by the entry trigger. The balance guard accepts a
+     * change only when it equals the natural amount of a newer entry of this account.
+     */
+    lastEntryId: integer("last_entry_id"),
   },
   (t) => [
     uniqueIndex("ledger_accounts_owner_kind_unique").on(t.ownerType, t.ownerId, t.kind),
@@ -585,6 +632,8 @@ export const commissionRules = sqliteTable(
     maxCents: integer("max_cents"),
     effectiveFrom: text("effective_from").notNull(),
     createdAt: text("created_at").notNull(),
+    /** A retired version is never picked; set once (a trigger refuses any other update). */
+    retiredAt: text("retired_at"),
   },
   (t) => [
     uniqueIndex("commission_rules_version_unique").on(t.cityId, t.category, t.effectiveFrom),
@@ -609,6 +658,11 @@ export const settlementConfig = sqliteTable(
     /** Lowest prepaid credit (centavos, ≤ 0) at which a driver may still accept rides. */
     creditFloorCents: integer("credit_floor_cents").notNull(),
     updatedAt: text("updated_at").notNull(),
+    // ---- Payout safety: a new Pix key waits before its first payout; a driver's payouts per
+    // São Paulo day are capped; above the threshold (null: none) a payout waits for approval.
+    payoutKeyCooldownSeconds: integer("payout_key_cooldown_seconds").notNull().default(86400),
+    payoutDailyLimitCents: integer("payout_daily_limit_cents").notNull().default(500000),
+    approvalThresholdCents: integer("approval_threshold_cents"),
   },
   () => [
     check("settlement_config_singleton", sql`id = 1`),
@@ -643,6 +697,33 @@ export const settlements = sqliteTable(
     index("settlements_due_idx").on(t.status, t.dueOn),
     index("settlements_driver_idx").on(t.driverId, t.id),
     check("settlements_amount_check", sql`amount_cents > 0`),
+  ],
+);
+
+/**
+ * A Pix key a driver registered for payouts, checked at Efí to belong to the driver's own CPF.
+ * Payouts go only to a live key (`removed_at` null) once `usable_from` (creation + cool-down) has
+ * passed. A key is unique per driver while live.
+ */
+export const payoutKeys = sqliteTable(
+  "payout_keys",
+  {
+    id: text("id").primaryKey(),
+    driverId: text("driver_id")
+      .notNull()
+      .references(() => users.id),
+    /** Normalised as sent to Efí (digits for CPF/CNPJ, +55… for phones, lower-case e-mail). */
+    pixKey: text("pix_key").notNull(),
+    pixKeyType: text("pix_key_type", { enum: ["cpf", "cnpj", "email", "phone", "evp"] }).notNull(),
+    /** The account holder's name as Efí reported it. */
+    holderName: text("holder_name"),
+    usableFrom: text("usable_from").notNull(),
+    createdAt: text("created_at").notNull(),
+    removedAt: text("removed_at"),
+  },
+  (t) => [
+    index("payout_keys_driver_idx").on(t.driverId, t.id),
+    uniqueIndex("payout_keys_live_unique").on(t.driverId, t.pixKey).where(sql`removed_at IS NULL`),
   ],
 );
 
@@ -768,7 +849,53 @@ export const refunds = sqliteTable(
     createdAt: text("created_at").notNull(),
     updatedAt: text("updated_at").notNull(),
   },
-  (t) => [index("refunds_payment_idx").on(t.paymentId), check("refunds_amount_check", sql`amount_cents > 0`)],
+  (t) => [
+    index("refunds_payment_idx").on(t.paymentId),
+    // A refund the payer's bank made (MED) is recorded by Efí's rtrId: once, however often told.
+    uniqueIndex("refunds_provider_reference_unique").on(t.providerReference),
+    check("refunds_amount_check", sql`amount_cents > 0`),
+  ],
+);
+
+// ---------------------------------------------------------------------------------------------
+// Reconciliation with Efí: what Efí's own statement reports per day, and refunds of received Pix
+// that paid nothing of ours (flagged: a duplicate, an unknown txid), which have no payment row.
+
+/** Per São Paulo day, what Efí's own lists report: Pix received on our key (and refunded of them), Pix sent. */
+export const efiDailyTotals = sqliteTable("efi_daily_totals", {
+  day: text("day").primaryKey(),
+  receivedCents: integer("received_cents").notNull(),
+  receivedCount: integer("received_count").notNull(),
+  /** Refunds (devoluções) Efí shows as made of those Pix. */
+  refundedCents: integer("refunded_cents").notNull(),
+  /** Pix sends (payouts) Efí shows as settled (`REALIZADO`) that day. */
+  sentCents: integer("sent_cents").notNull().default(0),
+  sentCount: integer("sent_count").notNull().default(0),
+  updatedAt: text("updated_at").notNull(),
+});
+
+/** A refund of a flagged received Pix: money that reached us for nothing, returned by an admin. */
+export const flaggedPixRefunds = sqliteTable(
+  "flagged_pix_refunds",
+  {
+    id: text("id").primaryKey(),
+    endToEndId: text("end_to_end_id").notNull(),
+    webhookEventId: text("webhook_event_id")
+      .notNull()
+      .references(() => webhookEvents.id),
+    amountCents: integer("amount_cents").notNull(),
+    status: text("status", { enum: ["processing", "refunded", "failed"] }).notNull(),
+    providerReference: text("provider_reference"),
+    reason: text("reason"),
+    requestedBy: text("requested_by").references(() => users.id),
+    createdAt: text("created_at").notNull(),
+    updatedAt: text("updated_at").notNull(),
+  },
+  (t) => [
+    // One refund per flagged Pix (always of all of it): a second request finds this one.
+    uniqueIndex("flagged_pix_refunds_e2e_unique").on(t.endToEndId),
+    check("flagged_pix_refunds_amount_check", sql`amount_cents > 0`),
+  ],
 );
 
 /**

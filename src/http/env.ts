@@ -1,4 +1,5 @@
 import type { AuthUser, ServiceContext } from "../services/context";
+import type { PendingClaim } from "../services/requests/idempotency";
 
 /** Hono's typing of the app: bindings, and what middleware puts on the request. */
 export type AppEnv = {
@@ -7,5 +8,7 @@ export type AppEnv = {
     ctx: ServiceContext;
     requestId: string;
     user: AuthUser;
+    /** Set by `idempotentInBatch`: the key the route claims in its own first batch. */
+    idempotency: PendingClaim;
   };
 };

@@ -8,6 +8,8 @@ export interface PayoutRailRequest {
   /** Normalised (see `parsePixKey`). */
   pixKey: string;
   pixKeyType: PixKeyType;
+  /** The driver's CPF: the provider refuses a key that belongs to anyone else. */
+  favoredCpf?: string;
 }
 
 export type PayoutOutcome = { status: "paid" } | { status: "failed"; reason: string };

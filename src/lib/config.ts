@@ -89,6 +89,9 @@ const configSchema = z.object({
   DRIVER_CANCEL_LIMIT: positiveInt.default(3),
   DRIVER_CANCEL_WINDOW_SECONDS: positiveInt.default(3600),
   DRIVER_CANCEL_COOLDOWN_SECONDS: positiveInt.default(1800),
+  // A driver whose available balance is below minus this (a MED or a refund after payout) cannot
+  // go online until later earnings or a top-up cover it; 0 refuses any debt.
+  DRIVER_DEBT_ONLINE_LIMIT_CENTS: z.coerce.number().int().min(0).default(5000),
   // Efí (see docs/architecture.md, Payments). Base URLs point at the local sandbox in dev.
   EFI_PIX_BASE_URL: z.url(),
   EFI_CARD_BASE_URL: z.string().default(""),
@@ -176,5 +179,9 @@ function deployedProblems(config: Config, env: object): string[] {
   const mtls = (env as { EFI_MTLS?: { fetch?: unknown } }).EFI_MTLS;
   if (typeof mtls?.fetch !== "function") problems.push("EFI_MTLS: mtls_certificates binding missing");
   if (config.PAYOUT_RAIL !== "efi") problems.push("PAYOUT_RAIL: must be efi");
+  // The bench's D1 round-trip instrumentation (src/lib/d1-round-trips.ts) is development only.
+  if ((env as { D1_ROUND_TRIP_HEADER?: unknown }).D1_ROUND_TRIP_HEADER === "true") {
+    problems.push("D1_ROUND_TRIP_HEADER: development only");
+  }
   return problems;
 }

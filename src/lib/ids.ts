@@ -11,6 +11,7 @@ export type IdPrefix =
   | "txn"
   | "stl"
   | "pout"
+  | "pkey"
   | "pay"
   | "dlq"
   | "rfd"
@@ -20,7 +21,10 @@ export type IdPrefix =
   | "dvc"
   | "dcx"
   | "doc"
-  | "cns";
+  | "cns"
+  | "prc"
+  | "com"
+  | "srg";
 
 /** Opaque, time-sortable ids with a type prefix, e.g. `usr_01JD8Y3M0S3Q4VQK6E9Q1T2B5C`. */
 export function newId(prefix: IdPrefix, now: number = Date.now()): string {

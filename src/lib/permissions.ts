@@ -16,6 +16,7 @@ export const PERMISSIONS = [
   "payouts:approve",
   "ledger:read",
   "drivers:review",
+  "reconcile:run",
 ] as const;
 
 export type Permission = (typeof PERMISSIONS)[number];
@@ -34,6 +35,7 @@ const ROLE_PERMISSIONS: Record<UserRole, readonly Permission[]> = {
     "payouts:approve",
     "ledger:read",
     "audit:read",
+    "reconcile:run",
   ],
   support: ["users:read", "users:block", "audit:read", "reports:read"],
   ops: ["pricing:read", "pricing:write", "commission:read", "reports:read", "users:read", "drivers:review"],

@@ -3,11 +3,19 @@ import { createServiceContext } from "../composition";
 import type { SocketsEnd } from "../services/auth/user-channel";
 import type { ServiceContext } from "../services/context";
 import { type Notice, withdrawnNotice } from "../services/dispatch";
+import { releaseIndexedDriver } from "../services/drivers/index-sync";
 import type { WireEvent } from "../services/events/wire";
 import { RETENTION_DAYS } from "../services/retention/periods";
 import { prepareCompletion } from "../services/rides/completion";
 import { insertRide, persistTransition, rideFromDatabase } from "../services/rides/persistence";
-import type { DriverLocation, ReportedTrip, RideRoomPort } from "../services/rides/room";
+import type {
+  CreateResult,
+  DriverLocation,
+  ReportedTrip,
+  RideRoomPort,
+  RideStanding,
+  StoredReply,
+} from "../services/rides/room";
 import { type ActResult, decide, isTerminal, type RideAction, type RideRow } from "../services/rides/state";
 import { rideView } from "../services/rides/view";
 import { FrameMeter } from "./frame-limit";
@@ -47,18 +55,18 @@ export class RideRoom extends DurableObject<Env> implements RideRoomPort {
   }
 
   /** Records a new ride (idempotent: a second call returns the ride as it is). */
-  async create(row: RideRow): Promise<ActResult> {
+  async create(row: RideRow, reply?: StoredReply): Promise<CreateResult> {
     return this.serialized(async () => {
       const existing = this.load();
-      if (existing) return { ok: true, ride: existing };
+      if (existing) return { ok: true, ride: existing, replyStored: false };
       const ctx = this.context();
-      const inserted = await insertRide(ctx, row);
+      const inserted = await insertRide(ctx, row, reply);
       if (!inserted.ok) return inserted;
       this.store.save(row);
       this.store.schedule("expire", Date.parse(row.expiresAt));
       this.record(row, "ride.created", [row.passengerId]);
       await this.dispatcher.restart();
-      return { ok: true, ride: row };
+      return { ok: true, ride: row, replyStored: reply !== undefined };
     });
   }
 
@@ -194,13 +202,11 @@ export class RideRoom extends DurableObject<Env> implements RideRoomPort {
     this.store.armAlarm();
   }
 
-  async standing(): Promise<{
-    status: RideRow["status"];
-    driverId: string | null;
-    expiresAt: string;
-  } | null> {
+  async standing(): Promise<RideStanding | null> {
     const row = this.load();
-    return row ? { status: row.status, driverId: row.driverId, expiresAt: row.expiresAt } : null;
+    if (!row) return null;
+    const { status, driverId, expiresAt, category, pickupLat, pickupLng } = row;
+    return { status, driverId, expiresAt, category, pickupLat, pickupLng };
   }
 
   async forgetPerson(role: "passenger" | "driver"): Promise<void> {
@@ -295,6 +301,7 @@ export class RideRoom extends DurableObject<Env> implements RideRoomPort {
       return refusal;
     }
     this.store.save(decision.next);
+    this.ctx.waitUntil(releaseIndexedDriver(this.context(), row, decision.next, this.driverNear(row)));
     const recipients = [decision.next.passengerId, decision.next.driverId].filter((id): id is string => !!id);
     this.record(decision.next, decision.event, recipients);
     const reason = decision.next.status === "accepted" ? "accepted_by_another" : "ride_closed";
@@ -383,6 +390,12 @@ export class RideRoom extends DurableObject<Env> implements RideRoomPort {
   private closeTimers(): void {
     this.store.cancelTimers();
     this.store.schedule("forget_trip", Date.now() + RETENTION_DAYS.rideTraces * 86_400_000);
+  }
+
+  /** Where the room last saw the ride's driver, else the pickup: it names his driver index. */
+  private driverNear(row: RideRow): { lat: number; lng: number } {
+    const last = this.store.location();
+    return last ? (JSON.parse(last.data) as DriverLocation) : { lat: row.pickupLat, lng: row.pickupLng };
   }
 
   private load(): RideRow | null {

@@ -1,8 +1,13 @@
 import { DurableObject } from "cloudflare:workers";
+import { createServiceContext } from "../composition";
+import type { UserRole } from "../db/schema";
+import { loadSessionState } from "../services/auth/session-state";
+import type { SessionsEnd, SessionVerdict } from "../services/auth/session-verdict";
 import type { SocketsEnd, UserChannelPort } from "../services/auth/user-channel";
 import type { WireEvent } from "../services/events/wire";
 import { FrameMeter } from "./frame-limit";
 import { CLOSE_CODES, closeSessionSockets, eventId, identityOf, parseSince } from "./protocol";
+import { SessionStore } from "./session-store";
 
 /** How many past events a user can catch up on with `?since=`. */
 export const USER_CHANNEL_HISTORY = 200;
@@ -10,11 +15,13 @@ export const USER_CHANNEL_HISTORY = 200;
 /**
  * One per user: the sockets of `GET /v1/ws` and the events addressed to that user (offers, their
  * rides, wallet, payments), each numbered with the channel's own `seq` so a reconnect can catch up.
- * It also holds the user's socket tickets, and closes the sockets when a session ends.
+ * It also holds the user's socket tickets, closes the sockets when a session ends, and keeps the
+ * user's session state (`SessionStore`) that hot routes authenticate against.
  */
 export class UserChannel extends DurableObject<Env> implements UserChannelPort {
   private readonly sql: SqlStorage;
   private readonly frames = new FrameMeter();
+  private readonly sessions: SessionStore;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -26,6 +33,33 @@ export class UserChannel extends DurableObject<Env> implements UserChannelPort {
       "CREATE TABLE IF NOT EXISTS tickets (secret_hash TEXT PRIMARY KEY, session_id TEXT NOT NULL, expires_at INTEGER NOT NULL)",
     );
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
+    this.sessions = new SessionStore(this.sql, (userId) =>
+      loadSessionState(createServiceContext(env), userId),
+    );
+  }
+
+  checkSession(userId: string, sessionId: string): Promise<SessionVerdict> {
+    return this.sessions.check(userId, sessionId);
+  }
+
+  sessionStarted(
+    userId: string,
+    sessionId: string,
+    seen: { stamp: string; account?: { role: UserRole; status: "active" | "blocked" } },
+  ): Promise<void> {
+    return this.sessions.started(userId, sessionId, seen);
+  }
+
+  accountSeen(userId: string, stamp: string): Promise<void> {
+    return this.sessions.seen(userId, stamp);
+  }
+
+  endSessions(userId: string, end: SessionsEnd): Promise<boolean> {
+    return this.sessions.end(userId, end);
+  }
+
+  setStatus(userId: string, status: "active" | "blocked"): Promise<void> {
+    return this.sessions.setStatus(userId, status);
   }
 
   async issueTicket(secretHash: string, sessionId: string, expiresAtMs: number): Promise<void> {

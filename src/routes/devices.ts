@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { DEVICE_PLATFORMS } from "../db/schema";
-import { requireAuth } from "../http/auth";
+import { requireEdgeAuth } from "../http/auth";
 import {
   AUTH_PROBLEMS,
   BODY_PROBLEMS,
@@ -45,7 +45,7 @@ const register = createRoute({
   description:
     "Any signed-in user. Idempotent per token: registering it again refreshes `last_seen_at` (200). A token registered by another account moves to the caller (the phone changed hands; 201). A user keeps at most 10 phones: registering another drops the one not seen for longest.",
   security,
-  middleware: [requireAuth] as const,
+  middleware: [requireEdgeAuth] as const,
   request: jsonBody(RegisterDeviceSchema),
   responses: {
     200: jsonContent(DeviceSchema, "The token was already the caller's; refreshed"),
@@ -63,7 +63,7 @@ const remove = createRoute({
   description:
     "By the device id that registration answered (the token itself never goes in a URL: URLs are logged). Only the caller's own device; any other is `404 not_found`.",
   security,
-  middleware: [requireAuth] as const,
+  middleware: [requireEdgeAuth] as const,
   request: { params: IdParamSchema },
   responses: {
     204: { description: "Removed" },

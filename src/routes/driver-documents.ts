@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
-import { requireAuth, requireRole } from "../http/auth";
+import { requireEdgeAuth, requireRole } from "../http/auth";
 import { AUTH_PROBLEMS, createRouter, jsonContent, problemResponses } from "../http/router";
 import { ApiError } from "../lib/problem";
 import { CNH_CATEGORIES, listMyDocuments, uploadDocument } from "../services/drivers/documents";
@@ -41,7 +41,7 @@ const upload = createRoute({
   description: `For drivers. The body is the file, sent with its Content-Type (${DOCUMENT_CONTENT_TYPES.join(", ")}), at most ${DOCUMENT_MAX_BYTES / 1024 / 1024} MiB; the file's first bytes must match that type (\`422 document_content_mismatch\`). Metadata goes in headers. A new upload of a kind replaces the older one for review; once every kind is uploaded the driver moves to \`under_review\`. At most 30 uploads an hour.`,
   security: [{ bearerAuth: [] }],
   middleware: [
-    requireAuth,
+    requireEdgeAuth,
     requireRole("driver"),
     bodyLimit({
       maxSize: DOCUMENT_MAX_BYTES,
@@ -84,7 +84,7 @@ const list = createRoute({
   description:
     "For drivers; read only. The newest upload of each kind with its review status, and the kinds still missing.",
   security: [{ bearerAuth: [] }],
-  middleware: [requireAuth, requireRole("driver")] as const,
+  middleware: [requireEdgeAuth, requireRole("driver")] as const,
   responses: {
     200: jsonContent(
       z

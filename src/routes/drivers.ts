@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { requireAuth, requireRole } from "../http/auth";
+import { requireEdgeAuth, requireRole } from "../http/auth";
 import {
   AUTH_PROBLEMS,
   BODY_PROBLEMS,
@@ -70,7 +70,7 @@ const getMe = createRoute({
     "For drivers; read only. A driver who never set a vehicle or went online reads as offline with no vehicle.",
   tags: ["Drivers"],
   security: [{ bearerAuth: [] }],
-  middleware: [requireAuth, requireRole("driver")] as const,
+  middleware: [requireEdgeAuth, requireRole("driver")] as const,
   responses: {
     200: jsonContent(DriverProfileSchema, "The driver profile (offline with no vehicle until one is set)"),
     ...problemResponses(...AUTH_PROBLEMS, "forbidden"),
@@ -84,7 +84,7 @@ const putVehicle = createRoute({
   summary: "Register or replace the driver's vehicle",
   tags: ["Drivers"],
   security: [{ bearerAuth: [] }],
-  middleware: [requireAuth, requireRole("driver")] as const,
+  middleware: [requireEdgeAuth, requireRole("driver")] as const,
   description:
     "For drivers; replaces any vehicle on file. The online status is kept; the vehicle's category decides which rides the driver sees.",
   request: jsonBody(VehicleRequestSchema),
@@ -103,7 +103,7 @@ const goOnline = createRoute({
     "For drivers with a vehicle whose documents staff approved and which have not expired (`409 driver_not_approved`, `409 driver_documents_expired`); stores the position and makes the driver `online`, so new rides of their category nearby are offered to them and they may accept rides.",
   tags: ["Drivers"],
   security: [{ bearerAuth: [] }],
-  middleware: [requireAuth, requireRole("driver")] as const,
+  middleware: [requireEdgeAuth, requireRole("driver")] as const,
   request: jsonBody(LatLngSchema),
   responses: {
     200: jsonContent(DriverProfileSchema, "The driver profile, online"),
@@ -115,6 +115,7 @@ const goOnline = createRoute({
       "driver_not_approved",
       "driver_documents_expired",
       "driver_cooldown",
+      "driver_in_debt",
     ),
   },
 });
@@ -126,7 +127,7 @@ const goOffline = createRoute({
   summary: "Go offline",
   tags: ["Drivers"],
   security: [{ bearerAuth: [] }],
-  middleware: [requireAuth, requireRole("driver")] as const,
+  middleware: [requireEdgeAuth, requireRole("driver")] as const,
   description:
     "For drivers; makes the driver `offline`: no ride offers are sent to them and they cannot accept rides. No body. Idempotent.",
   responses: {
@@ -148,8 +149,8 @@ const postLocation = createRoute({
   summary: "Report the driver's position",
   tags: ["Drivers"],
   security: [{ bearerAuth: [] }],
-  middleware: [requireAuth, requireRole("driver")] as const,
-  description: `For drivers, accepted while online; during a ride the position also streams to its passenger. The stored position is refreshed when the ~5 km cell changes or at most every ${drivers.LOCATION_WRITE_INTERVAL_MS / 1000} s; the reply is the same either way.`,
+  middleware: [requireEdgeAuth, requireRole("driver")] as const,
+  description: `For drivers, accepted while online; during a ride the position also streams to its passenger. The position is held by the area's driver index at once and copied to the stored profile at most every ${drivers.LOCATION_SNAPSHOT_INTERVAL_MS / 1000} s.`,
   request: jsonBody(LocationSchema),
   responses: {
     202: jsonContent(z.object({ accepted: z.literal(true) }), "The position was accepted"),
@@ -166,7 +167,7 @@ const listOffers = createRoute({
     "For drivers; read only. The driver's open offers, soonest to close first: a driver holds at most one open offer at a time, so the list has one item or none. Each shows the pickup area, the distance to it, the estimate and the category, never the passenger. Accept with `POST /v1/rides/{id}/accept`, turn down with `POST /v1/rides/{id}/decline`.",
   tags: ["Drivers"],
   security: [{ bearerAuth: [] }],
-  middleware: [requireAuth, requireRole("driver")] as const,
+  middleware: [requireEdgeAuth, requireRole("driver")] as const,
   responses: {
     200: jsonContent(z.object({ items: z.array(RideOfferSchema) }), "The open offers"),
     ...problemResponses(...AUTH_PROBLEMS, "forbidden"),

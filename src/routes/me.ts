@@ -8,6 +8,7 @@ import {
   jsonContent,
   problemResponses,
 } from "../http/router";
+import { PERMISSIONS, permissionsOf } from "../lib/permissions";
 import * as auth from "../services/auth/accounts";
 import { changePassword } from "../services/auth/password-change";
 import { CURRENT_VERSIONS, recordConsent } from "../services/users/consents";
@@ -25,7 +26,15 @@ const me = createRoute({
   security: [{ bearerAuth: [] }],
   middleware: [requireAuth] as const,
   responses: {
-    200: jsonContent(UserSchema, "The user"),
+    200: jsonContent(
+      UserSchema.extend({
+        permissions: z.array(z.enum(PERMISSIONS)).openapi({
+          description:
+            "What the role may do (empty for passengers and drivers): a staff tool shows only these",
+        }),
+      }).openapi("Me"),
+      "The user",
+    ),
     ...problemResponses(...AUTH_PROBLEMS),
   },
 });
@@ -166,7 +175,7 @@ const consent = createRoute({
 export const meRoutes = createRouter()
   .openapi(me, async (c) => {
     const user = await auth.getUser(c.get("ctx"), c.get("user").id);
-    return c.json(user, 200);
+    return c.json({ ...user, permissions: [...permissionsOf(user.role)] }, 200);
   })
   .openapi(exportData, async (c) => c.json(await exportUserData(c.get("ctx"), c.get("user").id), 200))
   .openapi(erase, async (c) => {

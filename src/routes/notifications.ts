@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { requireAuth } from "../http/auth";
+import { requireEdgeAuth } from "../http/auth";
 import { AUTH_PROBLEMS, BODY_PROBLEMS, createRouter, jsonContent, problemResponses } from "../http/router";
 import { PageQuerySchema } from "../lib/pagination";
 import { listNotifications, markRead } from "../services/notifications/inbox";
@@ -32,7 +32,7 @@ const list = createRoute({
   summary: "The caller's notifications, newest first",
   description: "Any signed-in user; only their own. Cursor-paginated: pass `next_cursor` as `cursor`.",
   security,
-  middleware: [requireAuth] as const,
+  middleware: [requireEdgeAuth] as const,
   request: { query: PageQuerySchema },
   responses: {
     200: jsonContent(
@@ -52,7 +52,7 @@ const read = createRoute({
   description:
     "Only the caller's own; anyone else's is `404 not_found`. Marking it again keeps the first `read_at`.",
   security,
-  middleware: [requireAuth] as const,
+  middleware: [requireEdgeAuth] as const,
   request: { params: IdParamSchema },
   responses: {
     200: jsonContent(NotificationSchema, "The notification, read"),

@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { requireAuth, requireRole } from "../http/auth";
+import { requireEdgeAuth, requireRole } from "../http/auth";
 import {
   AUTH_PROBLEMS,
   BODY_PROBLEMS,
@@ -51,7 +51,7 @@ const addCard = createRoute({
   description:
     "For passengers; adds a card to the caller's cards. The card is tokenised on the device by the provider's SDK; only the token, the brand and the last four digits reach us. Card rides are charged on the most recent card. Needs the CPF given at registration (`409 cpf_required` without it): the card provider does not charge without it.",
   security,
-  middleware: [requireAuth, requireRole("passenger")] as const,
+  middleware: [requireEdgeAuth, requireRole("passenger")] as const,
   request: jsonBody(AddCardSchema),
   responses: {
     201: jsonContent(CardSchema, "The stored card, without its token"),
@@ -67,7 +67,7 @@ const listCards = createRoute({
   summary: "The caller's cards, newest first",
   description: "For passengers; read only. Each card shows its brand and last four digits, never its token.",
   security,
-  middleware: [requireAuth, requireRole("passenger")] as const,
+  middleware: [requireEdgeAuth, requireRole("passenger")] as const,
   request: { query: PageQuerySchema },
   responses: {
     200: jsonContent(

@@ -1,5 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
-import { requireAuth } from "../http/auth";
+import { requireEdgeAuth } from "../http/auth";
 import { AUTH_PROBLEMS, createRouter, jsonContent, problemResponses } from "../http/router";
 import { getPayment } from "../services/payments/read";
 import { IdParamSchema, PaymentSchema } from "./schemas";
@@ -13,7 +13,7 @@ const getOne = createRoute({
   description:
     "For its payer (and, for a ride's payment, the ride's driver); anyone else gets 404. Read only, except that a pending Pix payment whose charge is missing gets it now.",
   security: [{ bearerAuth: [] }],
-  middleware: [requireAuth] as const,
+  middleware: [requireEdgeAuth] as const,
   request: { params: IdParamSchema },
   responses: {
     200: jsonContent(PaymentSchema, "The payment"),

@@ -2,7 +2,7 @@ import type { Context } from "hono";
 import type { AppEnv } from "../http/env";
 import { ApiError } from "../lib/problem";
 import { CLOSE_CODES, IDENTITY_HEADERS } from "../objects/protocol";
-import { authenticate } from "../services/auth/authenticate";
+import { authenticateAtEdge } from "../services/auth/authenticate";
 import { redeemSocketTicket } from "../services/auth/socket-tickets";
 import type { AuthUser } from "../services/context";
 
@@ -39,7 +39,7 @@ export async function socketUser(c: Context<AppEnv>): Promise<AuthUser | Respons
   try {
     return ticket
       ? await redeemSocketTicket(c.get("ctx"), ticket)
-      : await authenticate(c.get("ctx"), token ?? "");
+      : await authenticateAtEdge(c.get("ctx"), token ?? "");
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
     const code = error.code === "user_blocked" ? CLOSE_CODES.forbidden : CLOSE_CODES.unauthorized;

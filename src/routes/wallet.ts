@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { requireAuth, requireRole } from "../http/auth";
+import { requireEdgeAuth, requireRole } from "../http/auth";
 import { idempotent } from "../http/idempotency";
 import {
   AUTH_PROBLEMS,
@@ -28,6 +28,10 @@ const WalletSchema = z
     credit_cents: z.number().int().openapi({
       description:
         "Prepaid credit that cash-ride commissions are taken from; may be negative down to the configured floor",
+    }),
+    debt_cents: z.number().int().min(0).openapi({
+      description:
+        "What the driver owes (a payment taken back after his share was paid out): recovered first from the next earnings; blocks payouts, and going online beyond the configured limit",
     }),
     currency: z.literal("BRL"),
   })
@@ -84,7 +88,7 @@ const getWallet = createRoute({
   description:
     "For drivers; read only. Pending earnings, the available balance that may be paid out, and prepaid credit.",
   security,
-  middleware: [requireAuth, requireRole("driver")] as const,
+  middleware: [requireEdgeAuth, requireRole("driver")] as const,
   responses: {
     200: jsonContent(WalletSchema, "The balances, in centavos"),
     ...problemResponses(...AUTH_PROBLEMS, "forbidden"),
@@ -100,7 +104,7 @@ const getEntries = createRoute({
   description:
     "For drivers; read only. Every entry on the pending, available and credit accounts, each linked to the ride, payout or settlement that caused it.",
   security,
-  middleware: [requireAuth, requireRole("driver")] as const,
+  middleware: [requireEdgeAuth, requireRole("driver")] as const,
   request: { query: StatementQuerySchema },
   responses: {
     200: jsonContent(
@@ -122,7 +126,7 @@ const createTopup = createRoute({
     `A driver holds at most ${MAX_PENDING_TOPUPS} pending (unpaid, unexpired) top-ups: past that answers 429 with Retry-After, the seconds until the first of them lapses.`,
   ].join(" "),
   security,
-  middleware: [requireAuth, requireRole("driver"), idempotent] as const,
+  middleware: [requireEdgeAuth, requireRole("driver"), idempotent] as const,
   request: {
     ...jsonBody(TopupSchema),
     headers: IdempotencyHeaders,

@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { requireAuth } from "../http/auth";
+import { requireEdgeAuth } from "../http/auth";
 import { AUTH_PROBLEMS, BODY_PROBLEMS, createRouter, jsonContent, problemResponses } from "../http/router";
 import { userChannelOf } from "../objects/stubs";
 import { issueSocketTicket, SOCKET_TICKET_TTL_SECONDS } from "../services/auth/socket-tickets";
@@ -20,7 +20,7 @@ const ticket = createRoute({
   summary: "A single-use ticket for a WebSocket upgrade",
   description: `For any signed-in user. The ticket opens one socket (\`GET /v1/ws\` or \`GET /v1/rides/{id}/ws\`) as \`?ticket=\` within ${SOCKET_TICKET_TTL_SECONDS} s, for clients that cannot send \`Sec-WebSocket-Protocol: bearer, <token>\`; the socket belongs to the session that asked for it. An access token in the URL (\`?token=\`) is refused.`,
   security: [{ bearerAuth: [] }],
-  middleware: [requireAuth] as const,
+  middleware: [requireEdgeAuth] as const,
   responses: {
     201: jsonContent(SocketTicketSchema, "The ticket"),
     ...problemResponses(...BODY_PROBLEMS, ...AUTH_PROBLEMS),

@@ -8,6 +8,7 @@ import type { Config } from "../lib/config";
 import type { Logger } from "../lib/logger";
 import type { Metrics } from "../lib/metrics";
 import type { UserChannelPort } from "./auth/user-channel";
+import type { DriverIndexOf } from "./drivers/index-port";
 import type { Publish } from "./events/wire";
 import type { RoutingProvider } from "./pricing/routing";
 import type { RateFamily, RateLimiterPort } from "./requests/rate-limiter-port";
@@ -45,6 +46,11 @@ export interface ServiceContext {
   publish: Publish;
   /** The Durable Object that owns a ride's state: every change to a ride goes through it. */
   rideRoom: (rideId: string) => RideRoomPort;
+  /**
+   * An area's driver index (`areaOf` in `drivers/index-port.ts` names the area): its online drivers,
+   * their positions and rides, held in a Durable Object so pings and dispatch need no D1 read.
+   */
+  driverIndex: DriverIndexOf;
   /** The Durable Object that holds a user's `/v1/ws` sockets and socket tickets. */
   userChannel: (userId: string) => UserChannelPort;
   /** The rate-limit counter of a route family for one subject (an IP, a user, an account and IP). */

@@ -4,6 +4,7 @@ import { createServiceContext } from "../../src/composition";
 import { driverAccount, platformAccount } from "../../src/services/ledger/accounts";
 import { post } from "../../src/services/ledger/post";
 import { call, createStaff, expectProblem, registerUser, unique } from "../helpers";
+import { allowPayoutsTo } from "../payout-key-helpers";
 
 const PATH = "/v1/admin/settlement-config";
 
@@ -65,6 +66,9 @@ describe("PUT /v1/admin/settlement-config", () => {
       min_payout_cents: 2500,
       payout_fee_cents: 75,
       credit_floor_cents: -2000,
+      // Left out of the body: unchanged.
+      payout_key_cooldown_seconds: 86400,
+      payout_daily_limit_cents: 500000,
       updated_at: expect.any(String),
     };
     expect(reply.json).toEqual(expected);
@@ -94,6 +98,7 @@ describe("PUT /v1/admin/settlement-config", () => {
         { account: driverAccount(driver.id, "available"), amount: -5000 },
       ],
     });
+    await allowPayoutsTo(driver.id, "529.982.247-25");
     const payout = (amount: number) =>
       call("POST", "/v1/payouts", {
         token: driver.accessToken,

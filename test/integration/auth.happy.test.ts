@@ -152,6 +152,7 @@ describe("GET /v1/me", () => {
       email: user.email,
       phone: "+5511987654321",
       created_at: expect.any(String),
+      permissions: [],
     });
   });
 });

@@ -275,6 +275,7 @@ describe("blocking a user", () => {
         before: { status: "active" },
         after: { status: "blocked" },
         request_id: blocked.headers.get("x-request-id"),
+        reason: null,
         created_at: expect.any(String),
       },
     ]);

@@ -386,7 +386,7 @@ async function setCredit(driverId: string, cents: number) {
     reference: { type: "test", id: driverId },
     effectiveAt: new Date(),
     lines: [
-      { account: driverAccount(driverId, "credit"), amount: -cents, enforceFloor: false },
+      { account: driverAccount(driverId, "credit"), amount: -cents },
       { account: platformAccount("revenue"), amount: cents },
     ],
   });

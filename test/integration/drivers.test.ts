@@ -4,7 +4,6 @@ import { describe, expect, it } from "vitest";
 import { createDb } from "../../src/db/client";
 import { cellOf, cellsWithin, haversineMeters, type LatLng, MAX_COVER_CELLS } from "../../src/lib/geo";
 import { availableRidesQuery } from "../../src/services/drivers/available-rides";
-import { LOCATION_WRITE_INTERVAL_MS } from "../../src/services/drivers/location";
 import { call, expectProblem, registerUser, type TestUser, unique } from "../helpers";
 import { approveDriverInD1 } from "../onboarding-helpers";
 
@@ -328,47 +327,7 @@ describe("location pings", () => {
     expectProblem(reply, 400, "validation_failed");
     expect(reply.json.errors[0].path).toBe(path);
   });
-
-  it("writes a position only when the cell changes or the stored one is stale", async () => {
-    const driver = await onlineDriver(CENTRE);
-    const ping = (at: LatLng) =>
-      call("POST", "/v1/drivers/me/location", {
-        token: driver.accessToken,
-        body: { ...at, heading: 45, speed: 9 },
-      });
-
-    // Same cell, seconds after going online: accepted, but D1 keeps the first position.
-    const sameCell = offset(CENTRE, 0.002, 0.002);
-    expect(cellOf(sameCell)).toBe(cellOf(CENTRE));
-    const quick = await ping(sameCell);
-    expect(quick.status, quick.text).toBe(202);
-    expect(quick.json).toEqual({ accepted: true });
-    const first = await driverRow(driver);
-    expect(first).toMatchObject({ last_lat: CENTRE.lat, last_lng: CENTRE.lng, last_cell: cellOf(CENTRE) });
-
-    // Another cell: written at once.
-    const moved = offset(CENTRE, 0.04, 0);
-    expect(cellOf(moved)).not.toBe(cellOf(CENTRE));
-    expect((await ping(moved)).status).toBe(202);
-    expect(await driverRow(driver)).toMatchObject({
-      last_lat: moved.lat,
-      last_lng: moved.lng,
-      last_cell: cellOf(moved),
-    });
-
-    // Same cell again: kept; then once the stored position is older than the interval: written.
-    const nudged = offset(moved, 0.001, 0);
-    expect((await ping(nudged)).status).toBe(202);
-    expect(await driverRow(driver)).toMatchObject({ last_lat: moved.lat });
-    const stale = new Date(Date.now() - LOCATION_WRITE_INTERVAL_MS - 1000).toISOString();
-    await env.DB.prepare("UPDATE drivers SET last_seen_at = ? WHERE user_id = ?")
-      .bind(stale, driver.id)
-      .run();
-    expect((await ping(nudged)).status).toBe(202);
-    const row = await driverRow(driver);
-    expect(row).toMatchObject({ last_lat: nudged.lat, last_lng: nudged.lng, status: "online" });
-    expect(row.last_seen_at > stale).toBe(true);
-  });
+  // Where a ping goes (the area's driver index, D1 only in its snapshot): driver-index.test.ts.
 });
 
 describe("GET /v1/rides/available", () => {

@@ -1128,7 +1128,7 @@ describe("Efí card provider (Cobranças one-step)", () => {
       description: "Corrida ride_01",
       idempotencyKey: "pay_01",
     });
-    expect(result).toEqual({ status: "approved", chargeId: "40001" });
+    expect(result).toEqual({ status: "approved", chargeId: "40001", totalCents: 1350 });
     expect(fake.calls("POST", "/v1/authorize")).toHaveLength(1);
     expect(fake.calls("POST", "/oauth/token")).toHaveLength(0);
     const [charge] = fake.calls("POST", "/v1/charge/one-step");

@@ -168,6 +168,33 @@ describe("Idempotency-Key on POST /v1/rides", { timeout: 20_000 }, () => {
     expect(later.json.id).toBe(rides[0]);
   });
 
+  it("answers replays before the rate limit: more replays than the limit allows are all replays, none 429", async () => {
+    const passenger = await registerUser("passenger");
+    const key = unique();
+    const first = await requestRide(passenger, {}, key);
+    expect(first.status, first.text).toBe(201);
+    for (let i = 0; i < 12; i++) {
+      const replay = await requestRide(passenger, {}, key);
+      expect(replay.status, replay.text).toBe(201);
+      expect(replay.headers.get("idempotent-replayed")).toBe("true");
+      expect(replay.json).toEqual(first.json);
+    }
+    expect(await ridesOf(passenger.id)).toEqual([first.json.id]);
+  });
+
+  it("stores the reply in the ride's own batch: the key holds exactly the body the client got", async () => {
+    const passenger = await registerUser("passenger");
+    const key = unique();
+    const first = await requestRide(passenger, {}, key);
+    expect(first.status, first.text).toBe(201);
+    const row = await env.DB.prepare(
+      "SELECT state, response_status, response_body FROM idempotency_keys WHERE user_id = ? AND key = ?",
+    )
+      .bind(passenger.id, key)
+      .first<{ state: string; response_status: number; response_body: string }>();
+    expect(row).toEqual({ state: "completed", response_status: 201, response_body: first.text });
+  });
+
   it("lets only one of concurrent requests with different keys create a ride (one active ride per passenger)", async () => {
     const passenger = await registerUser("passenger");
     const replies = await Promise.all(Array.from({ length: 5 }, () => requestRide(passenger)));

@@ -4,7 +4,8 @@ import { createServiceContext } from "../../src/composition";
 import type { LatLng } from "../../src/lib/geo";
 import { ApiError } from "../../src/lib/problem";
 import type { ServiceContext } from "../../src/services/context";
-import { computeFare, createQuote, finalFare, priceRide, ruleById } from "../../src/services/pricing/fares";
+import { computeFare, finalFare, priceRide, ruleById } from "../../src/services/pricing/fares";
+import { createQuote } from "../../src/services/pricing/quote";
 import { greatCircleRouting, type RoutingProvider } from "../../src/services/pricing/routing";
 import { call, expectProblem, registerUser, unique } from "../helpers";
 

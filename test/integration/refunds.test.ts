@@ -85,6 +85,7 @@ async function paidPixRide(fareCents: number, category: "pop" | "comfort" = "pop
     providerReference: e2eId,
     confirmedAt: new Date(),
   });
+  await linkPosting(paymentId, posted.transactionId);
   return {
     paymentId,
     rideId: ride.id,
@@ -121,6 +122,13 @@ async function insertPaidPayment(row: {
       paidAt: now,
     });
   return id;
+}
+
+/** Links a payment to its posting, as confirming a payment does. */
+async function linkPosting(paymentId: string, transactionId: string) {
+  await env.DB.prepare("UPDATE payments SET ledger_transaction_id = ? WHERE id = ?")
+    .bind(transactionId, paymentId)
+    .run();
 }
 
 function refundCall(token: string, paymentId: string, body: unknown = {}, key: string = unique()) {
@@ -569,7 +577,8 @@ describe("POST /v1/admin/payments/{id}/refund: requests that are refused", () =>
     async (status) => {
       const finance = await createStaff("finance");
       const payment = await paidPixRide(1400);
-      await env.DB.prepare("UPDATE payments SET status = ? WHERE id = ?")
+      // An unpaid payment has no posting of its own (the ride's stays, as a fixture).
+      await env.DB.prepare("UPDATE payments SET status = ?, ledger_transaction_id = NULL WHERE id = ?")
         .bind(status, payment.paymentId)
         .run();
       expectProblem(
@@ -665,7 +674,7 @@ describe("refunds of other payments (service)", () => {
       amountCents: fareCents,
       cardChargeId: chargeId,
     });
-    await recordRidePayment(c, {
+    const posted = await recordRidePayment(c, {
       rideId: ride.id,
       method: "card",
       amountCents: fareCents,
@@ -673,6 +682,7 @@ describe("refunds of other payments (service)", () => {
       providerReference: chargeId,
       confirmedAt: new Date(),
     });
+    await linkPosting(paymentId, posted.transactionId);
     return { paymentId, driverId, chargeId };
   }
 
@@ -742,12 +752,13 @@ describe("refunds of other payments (service)", () => {
       amountCents: 5000,
       endToEndId: e2eId,
     });
-    await recordCreditTopup(ctx(), {
+    const topup = await recordCreditTopup(ctx(), {
       driverId,
       amountCents: 5000,
       providerReference: e2eId,
       confirmedAt: new Date(),
     });
+    await linkPosting(paymentId, topup.transactionId);
     const result = await requestRefund(ctx(), { paymentId, actorId: finance.id });
     expect(result.refund).toMatchObject({ status: "processing", amount_cents: 5000 });
     expect(await reconcileRefund(ctx(), result.refund.id)).toMatchObject({ status: "applied" });

@@ -92,7 +92,7 @@ async function setCredit(driverId: string, target: number) {
     reference: { type: "test", id: driverId },
     effectiveAt: new Date(),
     lines: [
-      { account: driverAccount(driverId, "credit"), amount: -move, enforceFloor: false },
+      { account: driverAccount(driverId, "credit"), amount: -move },
       { account: platformAccount("revenue"), amount: move },
     ],
   });

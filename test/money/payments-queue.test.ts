@@ -381,7 +381,7 @@ describe("payments queue: refunds", () => {
     });
     await deliverToQueue(QUEUES.payments, back.messages);
     const rows = await webhookEvents(sent);
-    expect(rows.find((r) => r.kind === "refund")?.detail).toContain("money came back from payout");
+    expect(rows.find((r) => r.kind === "refund")?.detail).toContain("Efí knows no Pix send");
     expect(rows.find((r) => r.kind === "pix_sent")?.detail).toContain("unknown idEnvio");
     await expectLedgerConsistent();
   });

@@ -9,6 +9,7 @@ import { completePayout } from "../../src/services/payouts/complete";
 import { requestPayout } from "../../src/services/payouts/request";
 import { call, createStaff, expectProblem, registerUser, type TestUser, unique } from "../helpers";
 import { fund } from "../money-helpers";
+import { allowPayoutsTo } from "../payout-key-helpers";
 
 const ctx = (overrides: Partial<ServiceContext> = {}): ServiceContext => ({
   ...createServiceContext(env),
@@ -23,7 +24,8 @@ async function fundedDriver(cents: number): Promise<TestUser> {
   return driver;
 }
 
-function requestPayoutCall(driver: TestUser, body: unknown, key: string = unique()) {
+async function requestPayoutCall(driver: TestUser, body: unknown, key: string = unique()) {
+  await allowPayoutsTo(driver.id, (body as { pix_key?: unknown } | null)?.pix_key);
   return call("POST", "/v1/payouts", {
     token: driver.accessToken,
     headers: { "idempotency-key": key },
@@ -116,6 +118,7 @@ describe("POST /v1/payouts: happy path", () => {
       pending_cents: 0,
       available_cents: 2000,
       credit_cents: 0,
+      debt_cents: 0,
       currency: "BRL",
     });
 

@@ -284,7 +284,7 @@ describe("settlements queue consumer", () => {
       reference: { type: "test", id: other },
       effectiveAt: new Date("2026-11-05T12:00:00Z"),
       lines: [
-        { account: driverAccount(other, "pending"), amount: 1000, enforceFloor: false },
+        { account: driverAccount(other, "pending"), amount: 1000 },
         { account: platformAccount("revenue"), amount: -1000 },
       ],
     });

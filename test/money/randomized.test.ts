@@ -32,6 +32,13 @@ import {
 } from "../../src/services/settlements/sweep";
 import { expectLedgerConsistent, insertCompletedRides, insertUser } from "../money-helpers";
 
+/**
+ * The walk leaves payouts in transit for the rail's later report and lets clawbacks keep a driver
+ * in debt for weeks, on purpose: its model checks those balances exactly. The ageing invariants
+ * (nothing_stuck for payouts, driver_debt_aged) are tested on their own in ledger-invariants.
+ */
+const SIMULATION_LIMITS = { stuckLimitHours: { payouts_in_transit: 24 * 365 }, debtLimitDays: 365 };
+
 // A seeded random walk through the money services, checked against a model kept here.
 // The same seed gives the same run: a failure names its seed and step, and reruns identically.
 // To explore, change SEED (any 32-bit integer) or OPERATIONS; `--silent=false` prints a summary
@@ -420,7 +427,7 @@ describe("the ledger under a long random mix of money operations", () => {
         effectiveAt: nowDate(),
         lines: [
           { account: platformAccount("efi_balance"), amount: -s.ride.fare },
-          { account: driverAccount(s.driver, "available"), amount: s.amount, enforceFloor: false },
+          { account: driverAccount(s.driver, "available"), amount: s.amount },
           { account: platformAccount("revenue"), amount: s.ride.commission },
         ],
       };
@@ -539,7 +546,7 @@ describe("the ledger under a long random mix of money operations", () => {
         count("releasePage");
       }
       const tc = Date.now();
-      const report = await checkLedger(ctx, { now: nowDate() });
+      const report = await checkLedger(ctx, { now: nowDate(), ...SIMULATION_LIMITS });
       timing.check = (timing.check ?? 0) + Date.now() - tc;
       expect(report.breaches, `ledger check on ${date}, step ${step} (seed ${SEED})`).toEqual([]);
       await expectModelMatches(`the night of ${date}, step ${step}`);
@@ -611,7 +618,7 @@ describe("the ledger under a long random mix of money operations", () => {
       n: inTransit.size,
       total: [...inTransit.values()].reduce((sum, p) => sum + p.amount, 0),
     });
-    await expectLedgerConsistent({ ctx, now: nowDate() });
+    await expectLedgerConsistent({ ctx, now: nowDate(), ...SIMULATION_LIMITS });
 
     const elapsed = Date.now() - started;
     console.log(JSON.stringify({ seed: SEED, operations: OPERATIONS, elapsed_ms: elapsed, stats, timing }));

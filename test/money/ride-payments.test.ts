@@ -235,7 +235,7 @@ describe("recordRidePayment: other payments", () => {
       reference: { type: "test", id: driver.id },
       effectiveAt: new Date(),
       lines: [
-        { account: driverAccount(driver.id, "pending"), amount: 2000, enforceFloor: false },
+        { account: driverAccount(driver.id, "pending"), amount: 2000 },
         { account: platformAccount("efi_clearing"), amount: -2000 },
       ],
     });

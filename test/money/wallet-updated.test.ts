@@ -5,6 +5,7 @@ import { releaseSettlement, releaseSettlements } from "../../src/services/settle
 import { call, registerUser, type TestUser } from "../helpers";
 import { fund, postPaidRide } from "../money-helpers";
 import { captureNotificationJobs } from "../notification-helpers";
+import { allowPayoutsTo } from "../payout-key-helpers";
 import { bearer, completeAtDropoff, onlineDriver, openSocket, postRide, requestRide } from "../ride-helpers";
 
 // Every change to a driver's balances reaches the driver's channel as `wallet.updated`, carrying
@@ -32,6 +33,7 @@ describe("wallet.updated", () => {
     const driver = await registerUser("driver");
     await fund(10_000, driver.id);
     const socket = await channel(driver);
+    await allowPayoutsTo(driver.id, "+5511987654321");
     const payout = await call("POST", "/v1/payouts", {
       token: driver.accessToken,
       headers: { "idempotency-key": `p-${driver.id}` },

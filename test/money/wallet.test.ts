@@ -13,7 +13,7 @@ async function move(
   cents: number,
   reference: { type: string; id: string },
   kind = "test.move",
-  options: { effectiveAt?: Date; enforceFloor?: boolean } = {},
+  options: { effectiveAt?: Date } = {},
 ) {
   return post(ctx(), {
     idempotencyKey: `test:${unique()}`,
@@ -21,7 +21,7 @@ async function move(
     reference,
     effectiveAt: options.effectiveAt ?? new Date(),
     lines: [
-      { account: from, amount: cents, enforceFloor: options.enforceFloor },
+      { account: from, amount: cents },
       { account: to, amount: -cents },
     ],
   });
@@ -32,7 +32,13 @@ describe("GET /v1/wallet", () => {
     const driver = await registerUser("driver");
     const reply = await call("GET", "/v1/wallet", { token: driver.accessToken });
     expect(reply.status, reply.text).toBe(200);
-    expect(reply.json).toEqual({ pending_cents: 0, available_cents: 0, credit_cents: 0, currency: "BRL" });
+    expect(reply.json).toEqual({
+      pending_cents: 0,
+      available_cents: 0,
+      credit_cents: 0,
+      debt_cents: 0,
+      currency: "BRL",
+    });
   });
 
   it("shows pending, available and credit, a credit in debt included, and only the caller's", async () => {
@@ -54,9 +60,6 @@ describe("GET /v1/wallet", () => {
       300,
       ride,
       "ride.cash_commission",
-      {
-        enforceFloor: false,
-      },
     );
     await move(platformAccount("efi_clearing"), driverAccount(other.id, "available"), 99_999, ride);
 
@@ -65,6 +68,7 @@ describe("GET /v1/wallet", () => {
       pending_cents: 1000,
       available_cents: 600,
       credit_cents: -300,
+      debt_cents: 0,
       currency: "BRL",
     });
   });

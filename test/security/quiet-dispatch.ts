@@ -1,4 +1,5 @@
 import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { DRIVER_INDEX_AREA_PRECISION } from "../../src/services/drivers/index-port";
 import { type D1Snapshot, d1Snapshot } from "./d1-snapshot";
 
 /**
@@ -10,6 +11,7 @@ import { type D1Snapshot, d1Snapshot } from "./d1-snapshot";
 const quieted = new Set<string>();
 
 export async function quietDispatch(): Promise<void> {
+  await flushDriverIndexes();
   // What can wake a quieted ride: its driver gave it back (its seq moves on), or an offer was
   // declined or accepted (the room is asked for the next batch at once).
   const { results } = await env.DB.prepare(
@@ -44,6 +46,22 @@ export async function quietDispatch(): Promise<void> {
     await env.DB.prepare("UPDATE ride_offers SET expires_at = ? WHERE ride_id = ? AND status = 'open'")
       .bind(new Date(later).toISOString(), id)
       .run();
+  }
+}
+
+/**
+ * A driver index writes the positions its pings moved to D1 from its alarm, 30 s later: write them
+ * now, so that write does not land in the middle of another request's comparison. D1's position
+ * names the area whose index holds each driver.
+ */
+async function flushDriverIndexes(): Promise<void> {
+  const { results } = await env.DB.prepare(
+    "SELECT DISTINCT substr(last_cell, 1, ?) AS area FROM drivers WHERE last_cell IS NOT NULL",
+  )
+    .bind(DRIVER_INDEX_AREA_PRECISION)
+    .all<{ area: string }>();
+  for (const { area } of results) {
+    await runDurableObjectAlarm(env.DRIVER_INDEX.get(env.DRIVER_INDEX.idFromName(area)));
   }
 }
 

@@ -70,6 +70,19 @@ const ANY_ROLE: readonly Role[] = ["passenger", "driver", "admin", "finance", "s
 
 const idempotencyKey = () => ({ "idempotency-key": `sec-${unique()}` });
 
+/** A driver's registered payout key (written directly: registering needs a CPF on file). */
+async function aPayoutKey(): Promise<Resource> {
+  const driver = await registerUser("driver");
+  const id = `pkey_${unique().toUpperCase()}`;
+  const now = new Date().toISOString();
+  await env.DB.prepare(
+    "INSERT INTO payout_keys (id, driver_id, pix_key, pix_key_type, usable_from, created_at) VALUES (?, ?, ?, 'email', ?, ?)",
+  )
+    .bind(id, driver.id, `${unique()}@pix.test`, now, now)
+    .run();
+  return { id, table: "payout_keys", owners: { driver } };
+}
+
 async function acceptedRide(): Promise<Resource> {
   const { passenger, driver, ride } = await rideWithDriver();
   return { id: ride.id, table: "rides", owners: { passenger, driver } };
@@ -166,6 +179,51 @@ async function aDocument(): Promise<Resource> {
   return { id: reply.json.document.id, table: "driver_documents", owners: { driver: user } };
 }
 
+/** A scheduled pricing version of São Paulo `pop` (far in the future, so it prices nothing). */
+async function aPricingVersion(): Promise<Resource> {
+  const id = `prc_SEC${unique().toUpperCase()}`;
+  const at = new Date(Date.UTC(2090, 0, 1) + Math.floor(Math.random() * 1e9)).toISOString();
+  await env.DB.prepare(
+    "INSERT INTO pricing_rules (id, city_id, category, base_fare_cents, per_km_cents, per_minute_cents, minimum_fare_cents, booking_fee_cents, cancellation_fee_cents, effective_from, created_at) VALUES (?, 'sao_paulo', 'pop', 500, 150, 30, 800, 100, 500, ?, ?)",
+  )
+    .bind(id, at, new Date().toISOString())
+    .run();
+  return { id, table: "pricing_rules", owners: {} };
+}
+
+/** A scheduled commission version of São Paulo `pop`. */
+async function aCommissionVersion(): Promise<Resource> {
+  const id = `com_SEC${unique().toUpperCase()}`;
+  const at = new Date(Date.UTC(2090, 0, 1) + Math.floor(Math.random() * 1e9)).toISOString();
+  await env.DB.prepare(
+    "INSERT INTO commission_rules (id, city_id, category, rate_bp, effective_from, created_at) VALUES (?, 'sao_paulo', 'pop', 2000, ?, ?)",
+  )
+    .bind(id, at, new Date().toISOString())
+    .run();
+  return { id, table: "commission_rules", owners: {} };
+}
+
+/** A fresh city id (lowercase letters, digits and _). */
+function cityId(prefix: string): string {
+  const suffix = unique()
+    .toLowerCase()
+    .replace(/[^a-z0-9_]/g, "_");
+  return `${prefix}_${suffix}`.slice(0, 40);
+}
+
+/** A city far from São Paulo, with no prices. */
+async function aCity(): Promise<Resource> {
+  const id = cityId("sec");
+  await env.DB.prepare(
+    "INSERT INTO cities (id, name, timezone, min_lat, max_lat, min_lng, max_lng, payment_methods, categories, active) VALUES (?, 'Security', 'America/Manaus', -3.2, -3.0, -60.1, -59.9, '[\"pix\"]', '[\"pop\"]', 1)",
+  )
+    .bind(id)
+    .run();
+  return { id, table: "cities", owners: {} };
+}
+
+const REASON = "security suite case";
+
 const STAFF_TARGET = {
   skip: "staff act on any user or payment by design: the permission is the gate (see the 403 cases)",
 };
@@ -187,6 +245,7 @@ export const ROUTES: Record<string, RouteEntry> = {
   },
   "GET /v1/me": { access: { roles: ANY_ROLE } },
   "POST /v1/ws/ticket": { access: { roles: ANY_ROLE } },
+  "GET /v1/admin/users": { access: { permission: "users:read" } },
   "POST /v1/admin/users/{id}/block": {
     access: { permission: "users:block" },
     resource: { build: aPassenger, crossUser: STAFF_TARGET },
@@ -196,6 +255,98 @@ export const ROUTES: Record<string, RouteEntry> = {
     resource: { build: aPassenger, crossUser: STAFF_TARGET },
   },
   "GET /v1/admin/audit-logs": { access: { permission: "audit:read" } },
+  "GET /v1/admin/pricing": { access: { permission: "pricing:read" } },
+  "GET /v1/admin/pricing/{id}": {
+    access: { permission: "pricing:read" },
+    resource: { build: aPricingVersion, crossUser: STAFF_TARGET },
+  },
+  "POST /v1/admin/pricing": {
+    access: { permission: "pricing:write" },
+    request: () => ({
+      body: {
+        city_id: "sao_paulo",
+        category: "pop",
+        base_fare_cents: 500,
+        per_km_cents: 150,
+        per_minute_cents: 30,
+        minimum_fare_cents: 800,
+        booking_fee_cents: 100,
+        cancellation_fee_cents: 500,
+        effective_from: "2095-01-01T00:00:00Z",
+        reason: REASON,
+      },
+    }),
+  },
+  "POST /v1/admin/pricing/{id}/retire": {
+    access: { permission: "pricing:write" },
+    resource: { build: aPricingVersion, crossUser: STAFF_TARGET },
+    request: () => ({ body: { reason: REASON } }),
+  },
+  "GET /v1/admin/commission": { access: { permission: "commission:read" } },
+  "GET /v1/admin/commission/{id}": {
+    access: { permission: "commission:read" },
+    resource: { build: aCommissionVersion, crossUser: STAFF_TARGET },
+  },
+  "POST /v1/admin/commission": {
+    access: { permission: "commission:write" },
+    request: () => ({
+      body: {
+        city_id: "sao_paulo",
+        category: "pop",
+        rate_bp: 2000,
+        effective_from: "2095-01-01T00:00:00Z",
+        reason: REASON,
+      },
+    }),
+  },
+  "POST /v1/admin/commission/{id}/retire": {
+    access: { permission: "commission:write" },
+    resource: { build: aCommissionVersion, crossUser: STAFF_TARGET },
+    request: () => ({ body: { reason: REASON } }),
+  },
+  "GET /v1/admin/cities": { access: { permission: "pricing:read" } },
+  "GET /v1/admin/cities/{id}": {
+    access: { permission: "pricing:read" },
+    resource: { build: aCity, crossUser: STAFF_TARGET },
+  },
+  "POST /v1/admin/cities": {
+    access: { permission: "pricing:write" },
+    request: () => ({
+      body: {
+        id: cityId("sec_new"),
+        name: "Security New",
+        timezone: "America/Manaus",
+        payment_methods: ["pix"],
+        categories: ["pop"],
+        service_area: [
+          [-60.1, -3.2],
+          [-59.9, -3.2],
+          [-59.9, -3.0],
+          [-60.1, -3.2],
+        ],
+        reason: REASON,
+      },
+    }),
+  },
+  "PATCH /v1/admin/cities/{id}": {
+    access: { permission: "pricing:write" },
+    resource: { build: aCity, crossUser: STAFF_TARGET },
+    request: () => ({ body: { name: "Security Renamed", reason: REASON } }),
+  },
+  "GET /v1/admin/surge": { access: { permission: "pricing:read" } },
+  "POST /v1/admin/surge": {
+    access: { permission: "pricing:write" },
+    request: () => ({
+      body: {
+        city_id: "sao_paulo",
+        category: "pop",
+        zone: "6gyf4",
+        multiplier_bp: 15_000,
+        expires_at: new Date(Date.now() + 3_600_000).toISOString(),
+        reason: REASON,
+      },
+    }),
+  },
   "GET /v1/me/export": { access: { roles: ANY_ROLE } },
   "DELETE /v1/me": {
     access: { roles: ANY_ROLE },
@@ -294,6 +445,22 @@ export const ROUTES: Record<string, RouteEntry> = {
     request: () => ({ body: { stars: 5, comment: "great" } }),
   },
   "GET /v1/admin/ledger/check": { access: { permission: "ledger:read" } },
+  "GET /v1/admin/reports/rides": {
+    access: { permission: "reports:read" },
+    request: () => ({ query: { from: "2026-11-01", to: "2026-11-07" } }),
+  },
+  "GET /v1/admin/reports/revenue": {
+    access: { permission: "reports:read" },
+    request: () => ({ query: { from: "2026-11-01", to: "2026-11-07" } }),
+  },
+  "GET /v1/admin/reports/payouts": {
+    access: { permission: "reports:read" },
+    request: () => ({ query: { from: "2026-11-01", to: "2026-11-07" } }),
+  },
+  "GET /v1/admin/reports/drivers": {
+    access: { permission: "reports:read" },
+    request: () => ({ query: { from: "2026-11-01", to: "2026-11-07" } }),
+  },
   "GET /v1/wallet": { access: { roles: ["driver"] } },
   "GET /v1/wallet/entries": { access: { roles: ["driver"] } },
   "POST /v1/payouts": {
@@ -301,6 +468,15 @@ export const ROUTES: Record<string, RouteEntry> = {
     request: () => ({ body: { amount_cents: 5000, pix_key: "+5511987654321" }, headers: idempotencyKey() }),
   },
   "GET /v1/payouts": { access: { roles: ["driver"] } },
+  "POST /v1/payouts/keys": {
+    access: { roles: ["driver"] },
+    request: () => ({ body: { pix_key: "+5511987654321" } }),
+  },
+  "GET /v1/payouts/keys": { access: { roles: ["driver"] } },
+  "DELETE /v1/payouts/keys/{id}": {
+    access: { roles: ["driver"] },
+    resource: { build: aPayoutKey },
+  },
   "POST /v1/payment-methods/cards": {
     access: { roles: ["passenger"] },
     request: () => ({
@@ -360,6 +536,12 @@ export const ROUTES: Record<string, RouteEntry> = {
   "DELETE /v1/devices/{id}": { access: { roles: ANY_ROLE }, resource: { build: aDevice } },
   "GET /v1/notifications": { access: { roles: ANY_ROLE } },
   "POST /v1/notifications/{id}/read": { access: { roles: ANY_ROLE }, resource: { build: aNotification } },
+  "POST /v1/admin/reconcile": { access: { permission: "reconcile:run" } },
+  "POST /v1/admin/pix/{e2e_id}/refund": {
+    access: { permission: "payments:refund" },
+    request: () => ({ body: { reason: "security suite" }, headers: idempotencyKey() }),
+  },
+  "POST /webhooks/efi/card": { access: efiWebhook(), request: () => ({ body: "notification=x" }) },
   "POST /webhooks/efi/pix": { access: efiWebhook(), request: efiNotification },
   "POST /webhooks/efi": { access: efiWebhook(), request: efiNotification },
 };
@@ -388,6 +570,9 @@ function efiNotification(): RequestSpec {
 export const UNDOCUMENTED_ROUTES: Record<string, string> = {
   "GET /openapi.json": "the document itself",
   "GET /docs": "the HTML reference page rendering the document",
+  "GET /docs/*": "the reference page's static files (Workers Static Assets), covered by pages tests",
+  "GET /admin": "the staff console's HTML page; it calls the documented API",
+  "GET /admin/*": "the staff console's static files (Workers Static Assets), covered by pages tests",
   "GET /metrics":
     "Prometheus scrape for operators, with its own METRICS_TOKEN (not a user token); covered by metrics tests",
   "GET /v1/ws":

@@ -16,6 +16,7 @@ const EXPECTED: Record<(typeof USER_ROLES)[number], readonly Permission[]> = {
     "payouts:approve",
     "ledger:read",
     "audit:read",
+    "reconcile:run",
   ],
   support: ["users:read", "users:block", "audit:read", "reports:read"],
   ops: ["pricing:read", "pricing:write", "commission:read", "reports:read", "users:read", "drivers:review"],

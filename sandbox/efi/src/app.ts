@@ -5,6 +5,8 @@ import { EfiError, errorResponse, legacy } from "./errors";
 import { cardRoutes } from "./routes/cards";
 import { cobRoutes } from "./routes/cob";
 import { controlRoutes } from "./routes/control";
+import { keyOwnerRoutes } from "./routes/key-owners";
+import { medRoutes } from "./routes/med";
 import { pageRoutes } from "./routes/page";
 import { pixRoutes } from "./routes/pix";
 import { pixSendRoutes } from "./routes/pix-send";
@@ -56,6 +58,8 @@ export function createSandbox(options: SandboxOptions) {
   app.route("/", cardRoutes);
   // The sandbox's own control API and page.
   app.route("/", controlRoutes);
+  app.route("/", keyOwnerRoutes);
+  app.route("/", medRoutes);
   app.route("/", pageRoutes);
   app.get("/", (c) => c.redirect("/sandbox"));
 

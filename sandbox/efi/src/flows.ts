@@ -176,7 +176,7 @@ export function sendItem(send: SendRow) {
 }
 
 /** A sent Pix with the refunds received on it (their webhook shape is unconfirmed). */
-async function sendRefundItem(deps: Deps, send: SendRow) {
+export async function sendRefundItem(deps: Deps, send: SendRow) {
   const refunds = await listSendRefunds(deps.db, send.e2e_id);
   return {
     ...sendItem(send),

@@ -42,13 +42,25 @@ export interface CardChargeRequest {
   /** Default 1. */
   installments?: number;
   billingAddress: CardBillingAddress;
+  /** Where the provider posts the charge's status changes (Efí: `metadata.notification_url`). */
+  notificationUrl?: string;
 }
 
 export type CardChargeResult =
-  | { status: "approved"; chargeId: string }
+  /** `totalCents`: what the provider says it charged, when it says so. */
+  | { status: "approved"; chargeId: string; totalCents?: number | null }
   | { status: "refused"; chargeId: string; reason: string }
   /** The issuer or the provider's risk analysis has not decided yet; the result comes by notification. */
-  | { status: "pending"; chargeId: string };
+  | { status: "pending"; chargeId: string }
+  /** The provider answered with a status we do not know: the card may have been charged. */
+  | { status: "unknown"; chargeId: string; detail: string };
+
+/** A charge as the provider reports it later (a lookup, a notification): whose it is and where it stands. */
+export interface CardChargeState {
+  /** Our idempotency key the charge carries (`<payment id>:<attempt>`), when it carries one. */
+  customId: string | null;
+  result: CardChargeResult;
+}
 
 export interface CardRefundRequest {
   chargeId: string;
@@ -66,6 +78,14 @@ export interface CardProvider {
   readonly name: string;
   charge(request: CardChargeRequest): Promise<CardChargeResult>;
   refund(request: CardRefundRequest): Promise<void>;
+  /**
+   * The charge by its id, or else the newest carrying `customId`; null when the provider has
+   * none (the charge request never reached it). Optional: a provider that decides every charge in
+   * its reply has nothing to look up.
+   */
+  lookup?(ref: { chargeId?: string | null; customId: string }): Promise<CardChargeState | null>;
+  /** The latest state of the charge a notification token is about. */
+  notification?(token: string): Promise<CardChargeState>;
 }
 
 /** Payment tokens on which `LocalCardProvider` refuses or leaves a charge pending. */

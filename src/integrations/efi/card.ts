@@ -8,12 +8,20 @@ import { z } from "zod";
 import type {
   CardChargeRequest,
   CardChargeResult,
+  CardChargeState,
   CardProvider,
   CardRefundRequest,
 } from "../card/provider.ts";
+import {
+  cardChargeListSchema,
+  cardChargeReadSchema,
+  cardChargeSchema,
+  cardNotificationSchema,
+  type EfiCardCharge,
+} from "./card-types.ts";
 import { EfiError } from "./errors.ts";
 import { type EfiLogger, EfiTransport } from "./http.ts";
-import { cardChargeSchema, cobrancasTokenSchema } from "./types.ts";
+import { cobrancasTokenSchema } from "./types.ts";
 import type { EfiFetch } from "./wire.ts";
 
 export interface EfiCardProviderOptions {
@@ -31,6 +39,26 @@ export interface EfiCardProviderOptions {
 const APPROVED = new Set(["approved", "paid", "settled"]);
 const REFUSED = new Set(["unpaid", "canceled"]);
 const PENDING = new Set(["new", "waiting", "identified"]);
+
+/**
+ * Efí's status as our result. A status we do not know (`refunded`, `contested`, anything new) is
+ * `unknown`, never a refusal: the card may have been charged, and a refusal would let the
+ * passenger be charged again by a retry.
+ */
+export function cardResultOf(charge: EfiCardCharge): CardChargeResult {
+  if (APPROVED.has(charge.status)) {
+    return { status: "approved", chargeId: charge.chargeId, totalCents: charge.totalCents };
+  }
+  if (REFUSED.has(charge.status)) {
+    return { status: "refused", chargeId: charge.chargeId, reason: charge.refusalReason ?? charge.status };
+  }
+  if (PENDING.has(charge.status)) return { status: "pending", chargeId: charge.chargeId };
+  return {
+    status: "unknown",
+    chargeId: charge.chargeId,
+    detail: `card charge status ${JSON.stringify(charge.status)}`,
+  };
+}
 
 /** "+5511987654321" → "11987654321": Efí wants the national number, digits only. */
 function nationalPhone(phone: string): string {
@@ -57,7 +85,10 @@ export function createEfiCardProvider(options: EfiCardProviderOptions): CardProv
       const { customer, billingAddress } = request;
       const body = {
         items: [{ name: request.description.slice(0, 255), value: request.amountCents, amount: 1 }],
-        metadata: { custom_id: request.idempotencyKey },
+        metadata: {
+          custom_id: request.idempotencyKey,
+          ...(request.notificationUrl ? { notification_url: request.notificationUrl } : {}),
+        },
         payment: {
           credit_card: {
             customer: {
@@ -86,21 +117,51 @@ export function createEfiCardProvider(options: EfiCardProviderOptions): CardProv
         [200],
         cardChargeSchema,
       );
-      if (APPROVED.has(charge.status)) return { status: "approved", chargeId: charge.chargeId };
-      if (REFUSED.has(charge.status) || charge.refusalReason) {
-        return {
-          status: "refused",
-          chargeId: charge.chargeId,
-          reason: charge.refusalReason ?? charge.status,
-        };
+      return cardResultOf(charge);
+    },
+
+    async lookup(ref): Promise<CardChargeState | null> {
+      if (ref.chargeId && /^\d+$/.test(ref.chargeId)) {
+        try {
+          const read = await http.call(
+            { method: "GET", path: `/v1/charge/${ref.chargeId}`, idempotent: true },
+            [200],
+            cardChargeReadSchema,
+          );
+          return { customId: read.customId, result: cardResultOf(read) };
+        } catch (error) {
+          if (!(error instanceof EfiError && error.status === 404)) throw error;
+        }
       }
-      if (PENDING.has(charge.status)) return { status: "pending", chargeId: charge.chargeId };
-      throw new EfiError({
-        status: 200,
-        kind: "unknown",
-        code: "invalid_response",
-        message: `unexpected card charge status ${JSON.stringify(charge.status)}`,
-      });
+      const list = await http.call(
+        {
+          method: "GET",
+          path: `/v1/charges?custom_id=${encodeURIComponent(ref.customId)}`,
+          idempotent: true,
+        },
+        [200],
+        cardChargeListSchema,
+      );
+      const newest = list.filter((c) => c.customId === ref.customId).at(-1);
+      return newest ? { customId: newest.customId, result: cardResultOf(newest) } : null;
+    },
+
+    async notification(token): Promise<CardChargeState> {
+      if (!/^[A-Za-z0-9-]{1,100}$/.test(token)) throw new TypeError("not a notification token");
+      const events = await http.call(
+        { method: "GET", path: `/v1/notification/${token}`, idempotent: true },
+        [200],
+        cardNotificationSchema,
+      );
+      const latest = events.at(-1);
+      if (!latest) throw new TypeError("the notification has no events");
+      // The history names the charge; its current record (status, total, refusal) decides.
+      const read = await http.call(
+        { method: "GET", path: `/v1/charge/${latest.chargeId}`, idempotent: true },
+        [200],
+        cardChargeReadSchema,
+      );
+      return { customId: read.customId ?? latest.customId, result: cardResultOf(read) };
     },
 
     async refund(request: CardRefundRequest): Promise<void> {

@@ -7,22 +7,29 @@
 // for (same amount, same key), so a retried charge or payout is never a second one, nor an error.
 
 import { z } from "zod";
+import type { CreateChargeInput, RefundInput, SendPixInput } from "./client-inputs.ts";
 import { EfiError } from "./errors.ts";
 import { type EfiLogger, EfiTransport, type RetryPolicy } from "./http.ts";
 import { centsToEfi } from "./money.ts";
+import { allPages } from "./pages.ts";
 import {
   chargeSchema,
   type EfiCharge,
   type EfiPixSend,
   type EfiQrCode,
+  type EfiReceivedPix,
   type EfiRefund,
   pixSendCreatedSchema,
   pixSendReadSchema,
   pixTokenSchema,
   qrCodeSchema,
+  receivedPixListSchema,
   refundSchema,
+  sentPixListSchema,
 } from "./types.ts";
 import type { EfiFetch, EfiReply } from "./wire.ts";
+
+export type { CreateChargeInput, EfiDebtor, RefundInput, SendPixInput } from "./client-inputs.ts";
 
 export interface EfiClientOptions {
   /** `https://pix.api.efipay.com.br`, `https://pix-h.api.efipay.com.br`, or the local emulator. */
@@ -43,43 +50,6 @@ export interface EfiClientOptions {
   log?: EfiLogger;
 }
 
-export type EfiDebtor = { name: string; cpf: string } | { name: string; cnpj: string };
-
-export interface CreateChargeInput {
-  /** Ours, `^[a-zA-Z0-9]{26,35}$`, derived from our payment id so a retry reuses it. */
-  txid: string;
-  amountCents: number;
-  expiresInSeconds: number;
-  /** `devedor`: whom the charge is for (optional). */
-  debtor?: EfiDebtor;
-  /** `solicitacaoPagador`: a line shown to the payer (≤140). */
-  payerInfo?: string;
-  /** Up to 50 `{nome ≤50, valor ≤200}` pairs shown to the payer. */
-  infoAdicionais?: { nome: string; valor: string }[];
-}
-
-export interface SendPixInput {
-  /** Ours, `^[a-zA-Z0-9]{1,35}$`, derived from our payout id so a retry reuses it. */
-  idEnvio: string;
-  amountCents: number;
-  /** The receiving key. */
-  favoredKey: string;
-  /** When given, Efí checks that the key belongs to this document (`chave_nao_pertence_ao_documento`). */
-  favoredDocument?: { cpf: string } | { cnpj: string };
-  /** Our paying key; defaults to the client's `pixKey`. */
-  payerKey?: string;
-  /** `infoPagador`, a line shown to the receiver. */
-  payerInfo?: string;
-}
-
-export interface RefundInput {
-  /** The received Pix's end-to-end id. */
-  e2eId: string;
-  /** Ours, `^[a-zA-Z0-9]{1,35}$`. */
-  refundId: string;
-  amountCents: number;
-}
-
 export interface EfiClient {
   readonly pixKey: string;
   /** `PUT /v2/cob/:txid` with our txid; safe to call again with the same input. */
@@ -96,6 +66,10 @@ export interface EfiClient {
   refund(input: RefundInput): Promise<EfiRefund>;
   /** `GET /v2/pix/:e2eId/devolucao/:id`. */
   getRefund(e2eId: string, refundId: string): Promise<EfiRefund>;
+  /** `GET /v2/pix?inicio&fim`, every page: the Pix received in the window (at most `maxPages` pages of 1,000). */
+  listReceivedPix(from: Date, to: Date, options?: { maxPages?: number }): Promise<EfiReceivedPix[]>;
+  /** `GET /v2/gn/pix/enviados?inicio&fim`, every page: the Pix sent (requested) in the window. */
+  listSentPix(from: Date, to: Date, options?: { maxPages?: number }): Promise<EfiPixSend[]>;
   /**
    * `PUT /v2/webhook/:chave` for our key (or `pixKey`). `skipMtlsChecking` (default true) sends
    * `x-skip-mtls-checking: true`: Workers cannot demand Efí's client certificate, so the
@@ -268,6 +242,12 @@ export function createEfiClient(options: EfiClientOptions): EfiClient {
         refundSchema,
       );
     },
+
+    listReceivedPix: (from, to, options = {}) =>
+      allPages(http, "/v2/pix", { from, to, ...options }, receivedPixListSchema),
+
+    listSentPix: (from, to, options = {}) =>
+      allPages(http, "/v2/gn/pix/enviados", { from, to, ...options }, sentPixListSchema),
 
     async registerWebhook(webhookUrl, registration = {}) {
       const key = registration.pixKey ?? pixKey;

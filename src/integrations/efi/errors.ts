@@ -26,6 +26,8 @@ export interface EfiErrorInit {
   requestId?: string;
   /** The Cobranças API's numeric code (e.g. 3500034), when there is one. */
   providerCode?: number;
+  /** An earlier try of the same call got no definite answer (see `EfiReply.afterUncertainTry`). */
+  afterUncertainTry?: boolean;
   cause?: unknown;
 }
 
@@ -38,6 +40,7 @@ export class EfiError extends Error {
   readonly violations: EfiViolation[];
   readonly requestId: string | undefined;
   readonly providerCode: number | undefined;
+  readonly afterUncertainTry: boolean;
 
   constructor(init: EfiErrorInit) {
     super(`Efí ${init.status || "request"} ${init.code}: ${init.message}`, { cause: init.cause });
@@ -49,15 +52,18 @@ export class EfiError extends Error {
     this.violations = init.violations ?? [];
     this.requestId = init.requestId;
     this.providerCode = init.providerCode;
+    this.afterUncertainTry = init.afterUncertainTry ?? false;
   }
 
   /**
    * Whether Efí may have applied the request although it failed: no answer at all (network error,
    * timeout) or a 5xx. A money-moving caller must then not assume "nothing happened"; it asks Efí
-   * again by its own id (txid, idEnvio, refund id) or waits for the webhook.
+   * again by its own id (txid, idEnvio, refund id) or waits for the webhook. A 429 is a refusal
+   * of that one try, so it is unknown too when an earlier try of the call was uncertain: the
+   * earlier one may have been applied.
    */
   get outcomeUnknown(): boolean {
-    return this.status === 0 || this.status >= 500;
+    return this.status === 0 || this.status >= 500 || (this.status === 429 && this.afterUncertainTry);
   }
 
   /** Whether the same request may succeed later: no answer, 429 or 5xx. */
@@ -102,8 +108,13 @@ function violationsFrom(list: unknown, pathKey: string, messageKey: string): Efi
 }
 
 /** Builds the one error from a status and Efí's parsed JSON body (or `undefined` for no/unparseable body). */
-export function parseEfiError(status: number, body: unknown, requestId?: string): EfiError {
-  const base = { status, requestId };
+export function parseEfiError(
+  status: number,
+  body: unknown,
+  requestId?: string,
+  afterUncertainTry = false,
+): EfiError {
+  const base = { status, requestId, afterUncertainTry };
   if (isObject(body)) {
     if (typeof body.nome === "string") {
       return new EfiError({

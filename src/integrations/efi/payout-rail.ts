@@ -35,6 +35,7 @@ export class EfiPayoutRail implements PayoutRail {
         idEnvio,
         amountCents: request.amountCents,
         favoredKey: request.pixKey,
+        ...(request.favoredCpf ? { favoredDocument: { cpf: request.favoredCpf } } : {}),
       });
     } catch (error) {
       if (isRefusal(error)) {

@@ -191,6 +191,8 @@ export interface EfiPixSend {
   settledAt: string | null;
   /** The receiving key, when Efí reports it (reads only). */
   favoredKey: string | null;
+  /** Money the receiving bank returned on this send (reads only; absent when none). */
+  returns: EfiRefund[];
 }
 
 const pixSendStatus = z.enum(["EM_PROCESSAMENTO", "REALIZADO", "NAO_REALIZADO"]);
@@ -216,6 +218,7 @@ export const pixSendCreatedSchema = z
       status: s.status,
       ...s.horario,
       favoredKey: null,
+      returns: [],
     }),
   );
 
@@ -229,6 +232,7 @@ export const pixSendReadSchema = z
     status: pixSendStatus,
     horario: pixSendTimes,
     favorecido: z.object({ chave: optionalText }).nullish(),
+    devolucoes: z.array(refundSchema).optional(),
   })
   .refine((s) => s.endToEndId ?? s.e2eId, "endToEndId is missing")
   .transform(
@@ -239,37 +243,37 @@ export const pixSendReadSchema = z
       status: s.status,
       ...s.horario,
       favoredKey: s.favorecido?.chave ?? null,
+      returns: s.devolucoes ?? [],
     }),
   );
 
 // ---------------------------------------------------------------------------------------------
-// Cobranças API: card one-step
+// Received Pix statement
 
-export type EfiCardChargeStatus = string;
-
-export interface EfiCardCharge {
-  chargeId: string;
-  /** Efí's status: `approved`, `unpaid` (refused), `waiting`, … */
-  status: EfiCardChargeStatus;
-  totalCents: number | null;
-  refusalReason: string | null;
-}
-
-/** `POST /v1/charge/one-step` → `{code: 200, data: {charge_id, status, total, refusal?{reason, retry}}}`. */
-export const cardChargeSchema = z
+/** `GET /v2/pix?inicio&fim` → `{parametros{paginacao}, pix[]}`. */
+export const receivedPixListSchema = z
   .object({
-    data: z.object({
-      charge_id: z.union([z.number().int(), z.string().min(1)]),
-      status: z.string().min(1),
-      total: z.number().int().optional(),
-      refusal: z.object({ reason: z.string().optional() }).nullish(),
-    }),
+    parametros: z
+      .object({
+        paginacao: z.object({ paginaAtual: intLike, quantidadeDePaginas: intLike }).partial().optional(),
+      })
+      .optional(),
+    pix: z.array(receivedPixSchema),
   })
-  .transform(
-    (c): EfiCardCharge => ({
-      chargeId: String(c.data.charge_id),
-      status: c.data.status,
-      totalCents: c.data.total ?? null,
-      refusalReason: c.data.refusal?.reason ?? null,
-    }),
-  );
+  .transform((l) => ({
+    pix: l.pix,
+    page: l.parametros?.paginacao?.paginaAtual ?? 0,
+    pages: l.parametros?.paginacao?.quantidadeDePaginas ?? 1,
+  }));
+
+/** `GET /v2/gn/pix/enviados?inicio&fim` → `{parametros{paginacao}, pix[]}`, each as a read of a send. */
+export const sentPixListSchema = z
+  .object({
+    parametros: z
+      .object({
+        paginacao: z.object({ quantidadeDePaginas: intLike }).partial().optional(),
+      })
+      .optional(),
+    pix: z.array(pixSendReadSchema),
+  })
+  .transform((l) => ({ pix: l.pix, pages: l.parametros?.paginacao?.quantidadeDePaginas ?? 1 }));

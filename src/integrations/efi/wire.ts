@@ -66,7 +66,9 @@ export function retryAfterMs(response: Response): number | undefined {
 
 /** The reply's body parsed by `schema` when its status is one of `ok`, else Efí's error. */
 export function expectReply<T>(reply: EfiReply, ok: readonly number[], schema: z.ZodType<T>): T {
-  if (!ok.includes(reply.status)) throw parseEfiError(reply.status, reply.body, reply.requestId);
+  if (!ok.includes(reply.status)) {
+    throw parseEfiError(reply.status, reply.body, reply.requestId, reply.afterUncertainTry);
+  }
   const parsed = schema.safeParse(reply.body);
   if (!parsed.success) {
     throw new EfiError({

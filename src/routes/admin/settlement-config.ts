@@ -21,6 +21,12 @@ const SettlementConfigSchema = z
     min_payout_cents: z.number().int(),
     payout_fee_cents: z.number().int(),
     credit_floor_cents: z.number().int(),
+    payout_key_cooldown_seconds: z.number().int().openapi({
+      description: "How long a newly registered payout Pix key waits before its first payout",
+    }),
+    payout_daily_limit_cents: z.number().int().openapi({
+      description: "The most one driver may pay out per day (São Paulo), payouts not failed",
+    }),
     updated_at: z.string(),
   })
   .openapi("SettlementConfig");
@@ -57,6 +63,21 @@ const UpdateSettlementConfigSchema = z
       example: -2000,
       description: "The lowest prepaid credit (≤ 0) at which a driver may still accept rides",
     }),
+    payout_key_cooldown_seconds: z
+      .number()
+      .int()
+      .min(0)
+      .max(30 * 24 * 3600)
+      .optional()
+      .openapi({
+        example: 86400,
+        description:
+          "Wait before a new payout Pix key's first payout (seconds, ≤ 30 days); omitted: unchanged",
+      }),
+    payout_daily_limit_cents: z.number().int().min(1).max(100_000_000).optional().openapi({
+      example: 500000,
+      description: "Most one driver may pay out per São Paulo day; omitted: unchanged",
+    }),
   })
   .strict()
   .openapi("UpdateSettlementConfigRequest");
@@ -70,7 +91,7 @@ const readConfig = createRoute({
   tags: ["Admin"],
   summary: "The settlement and payout settings",
   description:
-    "Staff with the `settlements:read` permission; read only. D+N, holidays, payout minimum and fee, credit floor.",
+    "Staff with the `settlements:read` permission; read only. D+N, holidays, payout minimum and fee, credit floor, payout key cool-down and daily payout limit.",
   security,
   middleware: [requireAuth, requirePermission("settlements:read")] as const,
   responses: {
@@ -86,7 +107,7 @@ const replaceConfig = createRoute({
   tags: ["Admin"],
   summary: "Replace the settlement and payout settings",
   description:
-    "Staff with the `settlements:write` permission. Every field is required (read, change, write back). Audited with the settings before and after. A new D+N applies to payments confirmed from now on; a new credit floor applies to every driver at once.",
+    "Staff with the `settlements:write` permission. Every field is required (read, change, write back). Audited with the settings before and after. A new D+N applies to payments confirmed from now on; a new credit floor applies to every driver at once. The payout safety fields may be omitted and then keep their value; a new cool-down applies to keys registered from now on.",
   security,
   middleware: [requireAuth, requirePermission("settlements:write")] as const,
   request: jsonBody(UpdateSettlementConfigSchema),
@@ -108,6 +129,8 @@ export const adminSettlementConfigRoutes = createRouter()
       minPayoutCents: body.min_payout_cents,
       payoutFeeCents: body.payout_fee_cents,
       creditFloorCents: body.credit_floor_cents,
+      payoutKeyCooldownSeconds: body.payout_key_cooldown_seconds,
+      payoutDailyLimitCents: body.payout_daily_limit_cents,
     });
     return c.json(settlementConfigView(config), 200);
   });

@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { PAYMENT_METHODS } from "../../db/schema";
-import { requireAuth, requireRole } from "../../http/auth";
+import { requireEdgeAuth, requireRole } from "../../http/auth";
 import { AUTH_PROBLEMS, createRouter, jsonContent, problemResponses } from "../../http/router";
 import * as drivers from "../../services/drivers";
 import { LatLngSchema } from "../schemas";
@@ -38,7 +38,7 @@ const available = createRoute({
   summary: "Requested rides near the driver, nearest first",
   tags: ["Rides"],
   security: [{ bearerAuth: [] }],
-  middleware: [requireAuth, requireRole("driver")] as const,
+  middleware: [requireEdgeAuth, requireRole("driver")] as const,
   description:
     "For drivers; read only. Rides waiting for a driver, of the driver's vehicle category, with a pickup within the configured radius of the driver's own stored position (the last `POST /v1/drivers/me/location` or go-online point; no coordinates are taken from the query, and other query parameters are ignored). The driver must be online (`409 driver_offline`) with a position no older than the configured freshness (`409 driver_position_stale`). No passenger data; pickup and dropoff rounded to the area.",
   request: { query: AvailableQuerySchema },

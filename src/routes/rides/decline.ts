@@ -1,5 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
-import { requireAuth, requireRole } from "../../http/auth";
+import { requireEdgeAuth, requireRole } from "../../http/auth";
 import { AUTH_PROBLEMS, BODY_PROBLEMS, createRouter, jsonContent, problemResponses } from "../../http/router";
 import { declineOffer } from "../../services/dispatch";
 import { IdParamSchema } from "../schemas";
@@ -14,7 +14,7 @@ const decline = createRoute({
   description:
     "Only a driver holding an open offer of this ride, within its window. A ride never offered to the caller is 404; an offer already declined, expired, withdrawn or accepted is `409 offer_not_open`. The ride is never offered to this driver again; when no offer of it is left open, the next batch of drivers is offered it at once. No body.",
   security: [{ bearerAuth: [] }],
-  middleware: [requireAuth, requireRole("driver")] as const,
+  middleware: [requireEdgeAuth, requireRole("driver")] as const,
   request: { params: IdParamSchema },
   responses: {
     200: jsonContent(DeclinedOfferSchema, "The offer, declined"),

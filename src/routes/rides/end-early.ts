@@ -1,5 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
-import { requireAuth, requireRole } from "../../http/auth";
+import { requireEdgeAuth, requireRole } from "../../http/auth";
 import { AUTH_PROBLEMS, BODY_PROBLEMS, createRouter, jsonContent, problemResponses } from "../../http/router";
 import * as rides from "../../services/rides";
 import { IdParamSchema } from "../schemas";
@@ -14,7 +14,7 @@ const endEarly = createRoute({
   description:
     "Only the ride's passenger, while the trip is `in_progress`. The ride stays in progress until its driver completes it, which is then allowed wherever the car is (not only near the dropoff); the fare is the trip measured up to then, never more than the quote (the quote if it could not be measured). The driver gets `ride.ended_early` on the ride socket and his channel. A second call changes nothing.",
   security: [{ bearerAuth: [] }],
-  middleware: [requireAuth, requireRole("passenger")] as const,
+  middleware: [requireEdgeAuth, requireRole("passenger")] as const,
   request: { params: IdParamSchema },
   responses: {
     200: jsonContent(RideSchema, "The ride, still in progress"),

@@ -1,13 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { PAYMENT_METHODS } from "../../db/schema";
-import { requireAuth, requireRole } from "../../http/auth";
-import { idempotent } from "../../http/idempotency";
+import { requireEdgeAuth, requireRole } from "../../http/auth";
 import {
   AUTH_PROBLEMS,
   BODY_PROBLEMS,
   createRouter,
-  IDEMPOTENCY_PROBLEMS,
-  IdempotencyHeaders,
   jsonBody,
   jsonContent,
   problemResponses,
@@ -16,26 +12,10 @@ import { PageQuerySchema } from "../../lib/pagination";
 import type { ProblemCode } from "../../lib/problem";
 import { enforceRateLimit } from "../../services/requests/rate-limit";
 import * as rides from "../../services/rides";
-import { CategorySchema, distinctTripPoints, IdParamSchema, LatLngSchema } from "../schemas";
+import { IdParamSchema } from "../schemas";
 import { RideOfferSchema, RideSchema } from "./ride-schema";
 
 const nullableString = z.string().nullable();
-
-const CreateRideSchema = z
-  .object({
-    pickup: LatLngSchema,
-    dropoff: LatLngSchema,
-    category: CategorySchema,
-    payment_method: z.enum(PAYMENT_METHODS),
-    quote_id: z
-      .string()
-      .min(1)
-      .max(64)
-      .optional()
-      .openapi({ description: "Keeps the quoted price while valid" }),
-  })
-  .superRefine(distinctTripPoints)
-  .openapi("CreateRideRequest");
 
 /** Accepted from the driver's app (older apps send them) and recorded; never used for the fare. */
 const CompleteSchema = z
@@ -83,41 +63,6 @@ const TRANSITION_PROBLEMS: ProblemCode[] = [
   "invalid_transition",
 ];
 
-const createRide = createRoute({
-  method: "post",
-  path: "/",
-  operationId: "createRide",
-  tags: ["Rides"],
-  summary: "Request a ride",
-  description:
-    "A passenger without an active ride and without an unpaid cancellation fee (`409 outstanding_cancellation_fee`; the quote shows it) asks for a ride; it is offered to nearby drivers until one accepts or it expires. Needs an `Idempotency-Key` header: a retry with the same key and body returns the first reply (with `idempotent-replayed: true`); the same key with another body is a 422. Rate limited to 10 requests per passenger in 10 minutes (a replay does not count); past the limit answers 429 with Retry-After.",
-  security,
-  middleware: [requireAuth, requireRole("passenger"), idempotent] as const,
-  request: {
-    ...jsonBody(CreateRideSchema),
-    headers: IdempotencyHeaders,
-  },
-  responses: {
-    201: jsonContent(RideSchema, "The requested ride"),
-    ...problemResponses(
-      ...BODY_PROBLEMS,
-      ...AUTH_PROBLEMS,
-      "forbidden",
-      ...IDEMPOTENCY_PROBLEMS,
-      "passenger_has_active_ride",
-      "outstanding_cancellation_fee",
-      "outside_service_area",
-      "category_not_offered",
-      "payment_method_not_offered",
-      "card_required",
-      "quote_not_found",
-      "quote_expired",
-      "quote_mismatch",
-      "rate_limited",
-    ),
-  },
-});
-
 const listRides = createRoute({
   method: "get",
   path: "/",
@@ -127,7 +72,7 @@ const listRides = createRoute({
   description:
     "For passengers and drivers; read only. A passenger sees the rides they requested; a driver, the rides they took.",
   security,
-  middleware: [requireAuth, requireRole("passenger", "driver")] as const,
+  middleware: [requireEdgeAuth, requireRole("passenger", "driver")] as const,
   request: { query: PageQuerySchema },
   responses: {
     200: jsonContent(
@@ -147,7 +92,7 @@ const getRide = createRoute({
   description:
     "Read only. Its passenger and its driver get the ride; any other driver, while it is on offer, gets the offer view (`RideOffer`: no passenger, pickup and dropoff rounded to the area); anyone else gets 404.",
   security,
-  middleware: [requireAuth] as const,
+  middleware: [requireEdgeAuth] as const,
   request: { params: IdParamSchema },
   responses: {
     200: jsonContent(z.union([RideSchema, RideOfferSchema]), "The ride, or its offer view"),
@@ -164,7 +109,7 @@ const accept = createRoute({
   description:
     "An online driver with a vehicle of the ride's category takes a `requested` ride, which becomes `accepted` and assigned to them. The driver's stored position must be fresh (`409 driver_position_stale`: send `POST /v1/drivers/me/location`) and within the dispatch radius of the pickup (`409 driver_too_far`). Exactly one driver wins however many accept at once; the others get 409.",
   security,
-  middleware: [requireAuth, requireRole("driver")] as const,
+  middleware: [requireEdgeAuth, requireRole("driver")] as const,
   request: { params: IdParamSchema },
   responses: {
     200: jsonContent(RideSchema, "The ride, now accepted by the caller"),
@@ -196,7 +141,7 @@ const driverStep = (step: "arrive" | "start") =>
         ? "Only the ride's assigned driver; the ride goes from `accepted` to `arrived`."
         : "Only the ride's assigned driver, once arrived; the ride goes from `arrived` to `in_progress`.",
     security,
-    middleware: [requireAuth, requireRole("driver")] as const,
+    middleware: [requireEdgeAuth, requireRole("driver")] as const,
     request: { params: IdParamSchema },
     responses: {
       200: jsonContent(RideSchema, "The ride"),
@@ -213,7 +158,7 @@ const complete = createRoute({
   description:
     "Only the ride's assigned driver; the ride goes from `in_progress` to `completed` and its payment starts (a Pix charge, a card charge, nothing for cash). The server sets the fare from its own measure of the trip (the driver's positions while in progress, and its own start and end times): the quote (`estimated_fare_cents`), unless the measured trip differs from the quoted one beyond the configured tolerance, when the measured fare is charged (capped at a multiple of the quote) and the ride gets a `fare_review`; a trip with too few positions is charged the quote. `distance_m` and `duration_s` in the body are advisory: recorded, never priced. The driver's last position must be near the dropoff (`422 trip_too_far_from_dropoff`, also when no position was received) unless the passenger ended the trip early (`POST /v1/rides/{id}/end-early`).",
   security,
-  middleware: [requireAuth, requireRole("driver")] as const,
+  middleware: [requireEdgeAuth, requireRole("driver")] as const,
   request: {
     params: IdParamSchema,
     body: { required: false, content: { "application/json": { schema: CompleteSchema } } },
@@ -233,7 +178,7 @@ const cancel = createRoute({
   description:
     "By its passenger or its assigned driver. A passenger cancelling more than the grace period after a driver accepted is charged the cancellation fee of the ride's pricing rule, as the ride's payment (`GET /v1/rides/{id}/payment`): on the card on file for a card ride, by a Pix charge for a Pix or cash ride; until it is paid the passenger cannot request another ride. The assigned driver cancelling gives the ride back: it is `requested` again with no driver, the passenger gets `ride.reassigning`, other drivers are offered it (never him again), and it counts toward his cancellation limit (reaching it takes him offline for a cool-down). Rate limited to 10 cancellations an hour per user; past the limit answers 429 with Retry-After.",
   security,
-  middleware: [requireAuth, requireRole("passenger", "driver")] as const,
+  middleware: [requireEdgeAuth, requireRole("passenger", "driver")] as const,
   request: { params: IdParamSchema, ...jsonBody(CancelSchema) },
   responses: {
     200: jsonContent(RideSchema, "The cancelled ride"),
@@ -250,7 +195,7 @@ const rate = createRoute({
   description:
     "The passenger rates the driver, or the driver the passenger, once per completed ride; a second rating is a 409.",
   security,
-  middleware: [requireAuth, requireRole("passenger", "driver")] as const,
+  middleware: [requireEdgeAuth, requireRole("passenger", "driver")] as const,
   request: { params: IdParamSchema, ...jsonBody(RatingSchema) },
   responses: {
     201: jsonContent(RatingReplySchema, "The rating"),
@@ -259,12 +204,6 @@ const rate = createRoute({
 });
 
 export const rideLifecycleRoutes = createRouter()
-  .openapi(createRide, async (c) => {
-    const ctx = c.get("ctx");
-    await enforceRateLimit(ctx, "ride_request_user", c.get("user").id);
-    const ride = await rides.createRide(ctx, c.get("user").id, c.req.valid("json"));
-    return c.json(ride, 201);
-  })
   .openapi(listRides, async (c) =>
     c.json(await rides.listRides(c.get("ctx"), c.get("user"), c.req.valid("query")), 200),
   )

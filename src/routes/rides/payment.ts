@@ -1,6 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { PAYMENT_STATUSES } from "../../db/schema";
-import { requireAuth, requireRole } from "../../http/auth";
+import { requireEdgeAuth, requireRole } from "../../http/auth";
 import { idempotent } from "../../http/idempotency";
 import {
   AUTH_PROBLEMS,
@@ -63,7 +63,7 @@ const getPayment = createRoute({
   description:
     "For the ride's passenger or driver (anyone else gets 404). A cancelled ride's payment is its cancellation fee. A completed Pix ride, or a Pix or cash ride cancelled with a fee, whose charge could not be created at completion or cancellation gets it now.",
   security,
-  middleware: [requireAuth] as const,
+  middleware: [requireEdgeAuth] as const,
   request: { params: IdParamSchema },
   responses: {
     200: jsonContent(PaymentSchema, "The payment"),
@@ -80,7 +80,7 @@ const regenerate = createRoute({
   description:
     "For the ride's passenger or driver. An expired charge is replaced by a new one (new txid, new QR code, `attempt` + 1, `pending`) and `payment.qr_generated` is sent again. A charge still payable is returned unchanged, so retries and concurrent calls get one charge.",
   security,
-  middleware: [requireAuth] as const,
+  middleware: [requireEdgeAuth] as const,
   request: { params: IdParamSchema },
   responses: {
     200: jsonContent(PaymentSchema, "The payment with a payable charge"),
@@ -105,7 +105,7 @@ const retry = createRoute({
   description:
     "The ride's passenger retries a `failed` card payment, on `payment_method_id` or their most recent card. Answered 200 with the payment after the attempt, whatever the card said: `paid`, `failed` again with the reason, or `pending`. A payment that is paid or still pending is `409 payment_not_retryable`; of concurrent retries one charges and the others get that 409. Needs an `Idempotency-Key`.",
   security,
-  middleware: [requireAuth, requireRole("passenger"), idempotent] as const,
+  middleware: [requireEdgeAuth, requireRole("passenger"), idempotent] as const,
   request: {
     params: IdParamSchema,
     headers: IdempotencyHeaders,

@@ -1,5 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { requireAuth, requireRole } from "../../http/auth";
+import { requireEdgeAuth, requireRole } from "../../http/auth";
 import {
   AUTH_PROBLEMS,
   BODY_PROBLEMS,
@@ -8,7 +8,8 @@ import {
   jsonContent,
   problemResponses,
 } from "../../http/router";
-import { createQuote, QUOTE_MATCH_TOLERANCE_M } from "../../services/pricing/fares";
+import { QUOTE_MATCH_TOLERANCE_M } from "../../services/pricing/fares";
+import { createQuote } from "../../services/pricing/quote";
 import { enforceRateLimit } from "../../services/requests/rate-limit";
 import { CategorySchema, distinctTripPoints, LatLngSchema, MIN_TRIP_DISTANCE_M } from "../schemas";
 
@@ -55,7 +56,7 @@ const quote = createRoute({
     "Rate limited to 60 quotes a minute per passenger; past the limit answers 429 with Retry-After.",
   ].join(" "),
   security: [{ bearerAuth: [] }],
-  middleware: [requireAuth, requireRole("passenger")] as const,
+  middleware: [requireEdgeAuth, requireRole("passenger")] as const,
   request: jsonBody(QuoteRequestSchema),
   responses: {
     200: jsonContent(QuoteSchema, "The quote"),

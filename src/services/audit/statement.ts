@@ -9,6 +9,8 @@ export interface AuditEntry {
   targetId: string;
   before?: unknown;
   after?: unknown;
+  /** Why staff made the change; required by the admin pricing, commission, city and surge routes. */
+  reason?: string;
 }
 
 /** The insert for one audit row, to be batched with the change it describes. */
@@ -23,6 +25,7 @@ export function auditStatement(ctx: ServiceContext, entry: AuditEntry) {
     before: entry.before === undefined ? null : JSON.stringify(entry.before),
     after: entry.after === undefined ? null : JSON.stringify(entry.after),
     requestId: ctx.requestId,
+    reason: entry.reason ?? null,
     createdAt: now.toISOString(),
   });
 }

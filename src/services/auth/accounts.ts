@@ -10,6 +10,7 @@ import type { ServiceContext } from "../context";
 import { enforceRateLimit, resetRateLimit } from "../requests/rate-limit";
 import { consentInserts } from "../users/consents";
 import { closeUserSockets } from "./end-sessions";
+import { loggedIfFailed } from "./session-state";
 
 export interface PublicUser {
   id: string;
@@ -98,6 +99,10 @@ export async function register(ctx: ServiceContext, input: RegisterInput): Promi
     }
     throw error;
   }
+  // A new user has no other session: the channel starts from what was written (else its cold path reads it).
+  const account = { role: row.role, status: row.status };
+  const told = ctx.userChannel(id).sessionStarted(id, session.familyId, { stamp: row.updatedAt, account });
+  await loggedIfFailed(ctx, id, "telling the channel of a new session", told);
   ctx.log.info("user registered", { user_id: id, role: input.role });
   return session.reply(toPublicUser(row));
 }
@@ -126,6 +131,9 @@ export async function login(
 
   const session = await newSession(ctx, user);
   await session.insert;
+  // Not caught: a session the channel never heard of is refused on hot routes, so sign-in fails
+  // instead (the unused D1 session is harmless) and the client signs in again.
+  await ctx.userChannel(user.id).sessionStarted(user.id, session.familyId, { stamp: user.updatedAt });
   return session.reply(toPublicUser(user));
 }
 
@@ -169,6 +177,8 @@ export async function refresh(ctx: ServiceContext, token: string): Promise<Sessi
       if (!(await familyIsLive(ctx, known.familyId, now))) {
         throw new ApiError("refresh_token_reused", "This session has ended; sign in again");
       }
+      // The channel first: should D1 then fail, the session is refused, never left live.
+      await ctx.userChannel(known.userId).endSessions(known.userId, { sessionId: known.familyId });
       await revokeFamily(ctx, known.familyId);
       ctx.log.warn("refresh token reused; family revoked", { family_id: known.familyId });
       // The token may be in a thief's hands: every socket of the user closes, not only this family's.
@@ -186,6 +196,14 @@ export async function refresh(ctx: ServiceContext, token: string): Promise<Sessi
   }
   const session = await newSession(ctx, user, rotated.familyId);
   await session.insert;
+  // A change made behind the channel's back (`admin:create` writes D1 only) reaches it here, at the
+  // latest one access-token lifetime later. The rotation is done, so a failure only logs.
+  await loggedIfFailed(
+    ctx,
+    user.id,
+    "reloading the session state",
+    ctx.userChannel(user.id).accountSeen(user.id, user.updatedAt),
+  );
   return session.reply(toPublicUser(user));
 }
 
@@ -214,6 +232,8 @@ export async function logout(ctx: ServiceContext, userId: string, token: string)
     .where(and(eq(refreshTokens.tokenHash, tokenHash), eq(refreshTokens.userId, userId)))
     .get();
   if (!owned) return;
+  // The channel first: should D1 then fail, the session is refused, never left live.
+  await ctx.userChannel(userId).endSessions(userId, { sessionId: owned.familyId });
   await revokeFamily(ctx, owned.familyId);
   await closeUserSockets(ctx, userId, { reason: "session_ended", sessionId: owned.familyId });
 }
@@ -254,6 +274,7 @@ async function newSession(
     expiresAt: new Date(now.getTime() + REFRESH_TOKEN_TTL_SECONDS * 1000).toISOString(),
   });
   return {
+    familyId,
     insert,
     reply: (publicUser: PublicUser): Session => ({
       user: publicUser,

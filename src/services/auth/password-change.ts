@@ -8,6 +8,7 @@ import type { AuthUser, ServiceContext } from "../context";
 import { enforceRateLimit, resetRateLimit } from "../requests/rate-limit";
 import { assertStrongPassword } from "./accounts";
 import { closeUserSockets } from "./end-sessions";
+import { loggedIfFailed } from "./session-state";
 
 export interface PasswordChangeInput {
   current_password: string;
@@ -35,6 +36,13 @@ export async function changePassword(ctx: ServiceContext, caller: AuthUser, inpu
 
   const passwordHash = await hashPassword(input.new_password);
   const now = ctx.now();
+  // The channel ends the other sessions first (should D1 then fail, they stay refused). It is also
+  // a serialization point: of two sessions changing the password at once, the second is no longer
+  // live there and is refused before it touches D1.
+  const channel = ctx.userChannel(caller.id);
+  if (!(await channel.endSessions(caller.id, { exceptSessionId: caller.sessionId }))) {
+    throw new ApiError("invalid_token", "The session has ended; sign in again");
+  }
   // Every statement is guarded by the caller's session still being live when the batch runs: of
   // two sessions changing the password at once, the second finds itself revoked by the first and
   // changes nothing, so a thief racing the owner cannot keep the last word.
@@ -67,13 +75,23 @@ export async function changePassword(ctx: ServiceContext, caller: AuthUser, inpu
           before: sql<null>`null`.as("before"),
           after: sql<string>`${JSON.stringify({ sessions_kept: [caller.sessionId] })}`.as("after"),
           requestId: sql<string>`${ctx.requestId}`.as("request_id"),
+          reason: sql<null>`null`.as("reason"),
           createdAt: sql<string>`${now.toISOString()}`.as("created_at"),
         })
         .from(users)
         .where(and(eq(users.id, caller.id), callerLive)),
     ),
   ]);
-  if (changed.length === 0) throw new ApiError("invalid_token", "The session has ended; sign in again");
+  if (changed.length === 0) {
+    // D1 had already ended the caller's session: the channel agrees, not a moment later.
+    await loggedIfFailed(
+      ctx,
+      caller.id,
+      "ending a session",
+      channel.endSessions(caller.id, { sessionId: caller.sessionId }),
+    );
+    throw new ApiError("invalid_token", "The session has ended; sign in again");
+  }
   await closeUserSockets(ctx, caller.id, { reason: "session_ended", exceptSessionId: caller.sessionId });
   ctx.log.info("user.password_changed", { user_id: caller.id });
 }

@@ -1,7 +1,7 @@
 import { randomToken, sha256Hex } from "../../lib/crypto";
 import { ApiError } from "../../lib/problem";
 import type { AuthUser, ServiceContext } from "../context";
-import { sessionUser } from "./authenticate";
+import { edgeSessionUser } from "./authenticate";
 
 /** How long a socket ticket can wait for its upgrade. */
 export const SOCKET_TICKET_TTL_SECONDS = 30;
@@ -36,7 +36,7 @@ export async function redeemSocketTicket(ctx: ServiceContext, ticket: string): P
   if (!USER_ID.test(userId) || !secret) throw invalidTicket();
   const sessionId = await ctx.userChannel(userId).redeemTicket(await sha256Hex(secret), ctx.now().getTime());
   if (!sessionId) throw invalidTicket();
-  return sessionUser(ctx, userId, sessionId);
+  return edgeSessionUser(ctx, userId, sessionId);
 }
 
 function invalidTicket(): ApiError {

@@ -1,17 +1,22 @@
 import { sql } from "drizzle-orm";
-import { cellsWithin, haversineMeters, MAX_COVER_CELLS } from "../../lib/geo";
+import { cellsWithin, MAX_COVER_CELLS } from "../../lib/geo";
 import type { ServiceContext } from "../context";
+import { areasAround, type NearbyDriver } from "../drivers/index-port";
 import type { RideRow } from "../rides/state";
 
 export interface Candidate {
   driverId: string;
-  /** From the driver's stored position to the pickup, great-circle metres. */
+  /** From the driver's position in his area's index to the pickup, great-circle metres. */
   distanceM: number;
   /** Since when the driver has been waiting for a ride (see `nearestEligibleDrivers`). */
   idleSince: string;
 }
 
-const METRES_PER_DEGREE = (6_371_008.8 * Math.PI) / 180;
+/**
+ * How many of the nearest free drivers the indexes answer for the D1 check: the check drops
+ * those D1 finds ineligible, so the shortlist is wider than the batch.
+ */
+const SHORTLIST_SIZE = 200;
 
 /**
  * The `limit` nearest drivers who may be offered the ride, nearest first, then longest idle.
@@ -20,10 +25,11 @@ const METRES_PER_DEGREE = (6_371_008.8 * Math.PI) / 180;
  * driver holds at most one open offer at a time). Idle since: the later of going online and his
  * last completed ride.
  *
- * One statement: the geohash cells covering the radius narrow the scan (`drivers_online_cell_idx`);
- * an equirectangular distance, exact enough within a city, filters the radius and orders in SQL.
- * The only entry point of the search, so it can move to an index of its own without its callers
- * noticing.
+ * Two steps. The driver indexes of the areas the radius touches (usually one) answer the nearest
+ * free drivers of the category, from memory; then one D1 statement keeps those D1 finds eligible
+ * (status, category, account, active ride, offers, credit: the facts whose system of record is
+ * D1), preserving the order. Dispatch runs in the ride's room, not on a request's path, so that one
+ * round trip is affordable. The only entry point of the search, so its callers do not change with it.
  */
 export async function nearestEligibleDrivers(
   ctx: ServiceContext,
@@ -32,26 +38,78 @@ export async function nearestEligibleDrivers(
   limit: number,
 ): Promise<Candidate[]> {
   const pickup = { lat: ride.pickupLat, lng: ride.pickupLng };
-  const cells = cellsWithin(pickup, radiusM);
-  if (cells.length > MAX_COVER_CELLS || limit <= 0) return [];
-  const mLat = METRES_PER_DEGREE;
-  const mLng = METRES_PER_DEGREE * Math.cos((pickup.lat * Math.PI) / 180);
+  if (cellsWithin(pickup, radiusM).length > MAX_COVER_CELLS || limit <= 0) return [];
+  const shortlist = (await nearbyFree(ctx, ride, radiusM))
+    .filter((driver) => driver.distanceM <= radiusM)
+    .slice(0, SHORTLIST_SIZE);
+  if (shortlist.length === 0) return [];
+  const eligible = await eligibleInD1(
+    ctx,
+    ride,
+    shortlist.map((driver) => driver.driverId),
+  );
+  return shortlist
+    .filter((driver) => eligible.has(driver.driverId))
+    .slice(0, limit)
+    .map((driver) => ({
+      driverId: driver.driverId,
+      distanceM: Math.round(driver.distanceM),
+      idleSince: driver.idleSince,
+    }));
+}
+
+/** One answer of the indexes per ride and context: a dispatch step widening its radius asks once. */
+const asked = new WeakMap<ServiceContext, Map<string, Promise<NearbyDriver[]>>>();
+
+/**
+ * The free drivers of the ride's category within the widest dispatch radius, from the indexes of
+ * the areas it touches. A step that finds nobody within one radius tries the next at once, so the
+ * answer is kept for the step's context (one step, milliseconds) instead of asking again.
+ */
+function nearbyFree(ctx: ServiceContext, ride: RideRow, radiusM: number): Promise<NearbyDriver[]> {
+  const pickup = { lat: ride.pickupLat, lng: ride.pickupLng };
+  const widest = Math.max(radiusM, ...ctx.config.DISPATCH_RADIUS_STEPS_M);
+  const byRide = asked.get(ctx) ?? new Map<string, Promise<NearbyDriver[]>>();
+  asked.set(ctx, byRide);
+  const key = `${ride.id}:${ride.category}:${widest}`;
+  const known = byRide.get(key);
+  if (known) return known;
+  const query = { point: pickup, radiusM: widest, category: ride.category, limit: SHORTLIST_SIZE };
+  const answer = Promise.all(
+    areasAround(pickup, widest).map((area) => ctx.driverIndex(area).nearest(query)),
+  ).then((found) => freshestOf(found.flat()));
+  byRide.set(key, answer);
+  return answer;
+}
+
+/**
+ * A driver who crossed between areas may briefly be held by two indexes: keep his newest
+ * position. Then nearest first, longest idle, and the id for a stable order.
+ */
+function freshestOf(drivers: NearbyDriver[]): NearbyDriver[] {
+  const newest = new Map<string, NearbyDriver>();
+  for (const driver of drivers) {
+    const held = newest.get(driver.driverId);
+    if (!held || driver.seenAt > held.seenAt) newest.set(driver.driverId, driver);
+  }
+  return [...newest.values()].sort(
+    (a, b) =>
+      a.distanceM - b.distanceM ||
+      a.idleSince.localeCompare(b.idleSince) ||
+      a.driverId.localeCompare(b.driverId),
+  );
+}
+
+/** The shortlisted drivers D1 finds eligible: one statement, the ids as one JSON parameter. */
+async function eligibleInD1(ctx: ServiceContext, ride: RideRow, driverIds: string[]): Promise<Set<string>> {
   const now = ctx.now().toISOString();
-  const rows = await ctx.db.all<{ driver_id: string; lat: number; lng: number; idle_since: string }>(sql`
-    SELECT d.user_id AS driver_id, d.last_lat AS lat, d.last_lng AS lng,
-      MAX(COALESCE(d.online_since, d.updated_at),
-          COALESCE((SELECT MAX(c.completed_at) FROM rides c
-                    WHERE c.driver_id = d.user_id AND c.status = 'completed'), '')) AS idle_since,
-      ((d.last_lat - ${pickup.lat}) * ${mLat}) * ((d.last_lat - ${pickup.lat}) * ${mLat})
-        + ((d.last_lng - ${pickup.lng}) * ${mLng}) * ((d.last_lng - ${pickup.lng}) * ${mLng}) AS d2
-    FROM drivers d JOIN users u ON u.id = d.user_id
+  const rows = await ctx.db.all<{ driver_id: string }>(sql`
+    SELECT d.user_id AS driver_id
+    FROM json_each(${JSON.stringify(driverIds)}) AS j
+    JOIN drivers d ON d.user_id = j.value
+    JOIN users u ON u.id = d.user_id
     WHERE d.status = 'online'
-      AND d.last_cell IN (${sql.join(
-        cells.map((cell) => sql`${cell}`),
-        sql`, `,
-      )})
       AND d.vehicle_category = ${ride.category}
-      AND d.last_lat IS NOT NULL AND d.last_lng IS NOT NULL
       AND u.status = 'active'
       AND NOT EXISTS (SELECT 1 FROM rides a WHERE a.driver_id = d.user_id
                       AND a.status IN ('accepted', 'arrived', 'in_progress'))
@@ -59,13 +117,6 @@ export async function nearestEligibleDrivers(
       AND NOT EXISTS (SELECT 1 FROM ride_offers h WHERE h.driver_id = d.user_id
                       AND h.status = 'open' AND h.expires_at > ${now})
       AND COALESCE((SELECT balance FROM ledger_accounts WHERE id = 'driver:' || d.user_id || ':credit'), 0)
-          >= (SELECT credit_floor_cents FROM settlement_config WHERE id = 1)
-      AND d2 <= ${radiusM * radiusM}
-    ORDER BY d2, idle_since, d.user_id
-    LIMIT ${limit}`);
-  return rows.map((row) => ({
-    driverId: row.driver_id,
-    distanceM: Math.round(haversineMeters(pickup, { lat: row.lat, lng: row.lng })),
-    idleSince: row.idle_since,
-  }));
+          >= (SELECT credit_floor_cents FROM settlement_config WHERE id = 1)`);
+  return new Set(rows.map((row) => row.driver_id));
 }

@@ -5,6 +5,7 @@ import { cellsWithin, haversineMeters, type LatLng, MAX_COVER_CELLS } from "../.
 import { ApiError } from "../../lib/problem";
 import type { ServiceContext } from "../context";
 import { offerPoints } from "../rides/view";
+import { areaOf } from "./index-port";
 import { freshPosition } from "./position";
 
 /** Upper bound on requested rides read per "available" query (9 cells); keeps a hot area bounded. */
@@ -54,12 +55,14 @@ export function availableRidesQuery(db: Database, driverId: string, cells: strin
 }
 
 /**
- * Requested rides near the driver, nearest first, around the driver's own stored position (never
- * a point the caller names): the driver must be online (`driver_offline`) with a position no
- * older than DRIVER_POSITION_MAX_AGE_S (`driver_position_stale`). Two round trips: the driver's
- * row, then the candidates of the cells around the position; the exact radius (NEARBY_RADIUS_M)
- * and the order are applied here. No passenger data leaves this function, and the points are
- * rounded to the area as in every offer.
+ * Requested rides near the driver, nearest first, around the driver's own position (never a point
+ * the caller names): the driver must be online (`driver_offline`) with a position no older than
+ * DRIVER_POSITION_MAX_AGE_S (`driver_position_stale`). The position is the one his area's driver
+ * index holds (the last ping); D1's row names the area (its snapshot is at most
+ * LOCATION_SNAPSHOT_INTERVAL_MS old, so it lies in the area that holds him). Round trips: the
+ * driver's row, the index, then the candidates of the cells around the position; the exact radius
+ * (NEARBY_RADIUS_M) and the order are applied here. No passenger data leaves this function, and
+ * the points are rounded to the area as in every offer.
  */
 export async function listAvailableRides(
   ctx: ServiceContext,
@@ -81,7 +84,14 @@ export async function listAvailableRides(
     throw new ApiError("vehicle_required", "Register a vehicle with PUT /v1/drivers/me/vehicle first");
   }
   if (driver.status !== "online") throw new ApiError("driver_offline", "Go online to see rides near you");
-  const point = freshPosition(ctx, driver);
+  const indexed =
+    driver.lat !== null && driver.lng !== null
+      ? await ctx.driverIndex(areaOf({ lat: driver.lat, lng: driver.lng })).locate(driverId)
+      : null;
+  const point = freshPosition(
+    ctx,
+    indexed ? { lat: indexed.lat, lng: indexed.lng, seenAt: new Date(indexed.seenAt).toISOString() } : driver,
+  );
   const cells = cellsWithin(point, ctx.config.NEARBY_RADIUS_M);
   if (cells.length > MAX_COVER_CELLS) {
     throw new ApiError("outside_service_area", "No rides are served this close to a pole");

@@ -3,6 +3,7 @@ import { driverCancellations, drivers } from "../../db/schema";
 import { newId } from "../../lib/ids";
 import { ApiError } from "../../lib/problem";
 import type { ServiceContext } from "../context";
+import { forgetIndexedDriver } from "./index-sync";
 
 /**
  * Records that a driver gave back a ride he had accepted. The cancellation that reaches
@@ -37,6 +38,7 @@ export async function recordDriverCancellation(
       .returning({ userId: drivers.userId }),
   ]);
   if (cooled.length === 0) return { cooldownUntil: null };
+  await forgetIndexedDriver(ctx, driverId);
   ctx.log.info("driver.cancel_cooldown", { driver_id: driverId, until: cooldownUntil });
   return { cooldownUntil };
 }

@@ -3,5 +3,6 @@
 
 export { goOffline, goOnline } from "./availability";
 export { listAvailableRides } from "./available-rides";
-export { LOCATION_WRITE_INTERVAL_MS, recordDriverLocation } from "./location";
+export { LOCATION_SNAPSHOT_INTERVAL_MS } from "./index-port";
+export { recordDriverLocation } from "./location";
 export { getDriverProfile, setVehicle } from "./profile";

@@ -1,6 +1,7 @@
 import { and, eq, gte, isNotNull, lt, lte, or, sql } from "drizzle-orm";
 import { driverDocuments, drivers } from "../../db/schema";
 import type { ServiceContext } from "../context";
+import { forgetIndexedDriver } from "./index-sync";
 import { decideOnboarding } from "./onboarding";
 import {
   conditionalAudit,
@@ -89,6 +90,7 @@ export async function suspendExpiredDrivers(ctx: ServiceContext, today: string):
     const [first, ...rest] = statements;
     if (!first) return suspended;
     await ctx.db.batch([first, ...rest]);
+    for (const row of due) await forgetIndexedDriver(ctx, row.userId);
     suspended += due.length;
     ctx.log.info("drivers.suspended_for_expiry", { count: due.length, today });
     if (due.length < PAGE) return suspended;

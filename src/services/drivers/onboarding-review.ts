@@ -7,6 +7,7 @@ import { pageOf } from "../../lib/pagination";
 import { ApiError } from "../../lib/problem";
 import type { AuthUser, ServiceContext } from "../context";
 import { documentRowsOf, earliestExpiry, latestByKind, setProblems, toDocumentView } from "./documents";
+import { forgetIndexedDriver } from "./index-sync";
 import { decideOnboarding, type OnboardingEvent, type OnboardingState } from "./onboarding";
 import {
   appliedNow,
@@ -170,6 +171,9 @@ export async function reviewDriver(
   if (moved.length === 0) {
     throw new ApiError("onboarding_transition_invalid", "The driver's onboarding changed meanwhile; reload");
   }
+  // A suspended driver leaves the driver index at once, so his next ping asks D1 (which keeps him
+  // online only until a ride in progress ends).
+  if (action === "suspend") await forgetIndexedDriver(ctx, driverId);
   ctx.log.info("driver.onboarding_reviewed", { driver_id: driverId, action, status: next.status });
   return getDriverForReview(ctx, driverId);
 }

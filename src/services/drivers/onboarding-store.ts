@@ -91,10 +91,11 @@ export function conditionalAudit(
   stamp: string,
 ) {
   const now = ctx.now();
-  // Columns in the table's order: id, actor, action, target type and id, before, after, request, time.
+  // Columns in the table's order: id, actor, action, target type and id, before, after, request,
+  // reason, time.
   return ctx.db.insert(auditLogs).select(sql`
     SELECT ${newId("aud", now.getTime())}, ${entry.actorId}, ${entry.action}, 'driver', ${entry.driverId},
-           ${JSON.stringify(entry.before)}, ${JSON.stringify(entry.after)}, ${ctx.requestId}, ${now.toISOString()}
+           ${JSON.stringify(entry.before)}, ${JSON.stringify(entry.after)}, ${ctx.requestId}, NULL, ${now.toISOString()}
      WHERE ${appliedNow(entry.driverId, stamp)}`);
 }
 

@@ -3,10 +3,9 @@ import { ApiError } from "../../lib/problem";
 import type { ServiceContext } from "../context";
 
 /**
- * A driver's stored position, if it is fresh enough to act on: no older than
- * DRIVER_POSITION_MAX_AGE_S. The stored row is rewritten at least every 30 s while the app pings
- * (see LOCATION_WRITE_INTERVAL_MS), so a pinging driver is always fresh; else
- * `409 driver_position_stale`.
+ * A driver's position (as his area's driver index holds it), if it is fresh enough to act on: no
+ * older than DRIVER_POSITION_MAX_AGE_S. Every ping refreshes it, so a pinging driver is always
+ * fresh; else `409 driver_position_stale`.
  */
 export function freshPosition(
   ctx: ServiceContext,

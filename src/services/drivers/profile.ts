@@ -2,6 +2,7 @@ import { eq } from "drizzle-orm";
 import { drivers } from "../../db/schema";
 import type { LatLng } from "../../lib/geo";
 import type { ServiceContext } from "../context";
+import { indexedVehicleChanged } from "./index-sync";
 
 export interface Vehicle {
   /** Normalised: upper case, no dash or space (ABC1234 or Mercosul ABC1D23). */
@@ -64,5 +65,8 @@ export async function setVehicle(
     .onConflictDoUpdate({ target: drivers.userId, set: fields })
     .returning()
     .get();
+  if (row.status === "online") {
+    await indexedVehicleChanged(ctx, driverId, vehicle.category, { lat: row.lastLat, lng: row.lastLng });
+  }
   return toProfile(driverId, row);
 }

@@ -66,3 +66,23 @@ export function refOf(id: string): AccountRef {
 export function specOf(ref: AccountRef): { normalSide: NormalSide; floor: number | "credit_floor" | null } {
   return ref.owner === "driver" ? ACCOUNT_KINDS.driver[ref.kind] : ACCOUNT_KINDS.platform[ref.kind];
 }
+
+/**
+ * Whether a line must keep its account at or above the floor. Only a line that lowers its
+ * account's natural balance is guarded (one that raises it, such as a release into an available
+ * balance in debt, never is), and the only waivers are lines that record something that already
+ * happened: anything on a driver's prepaid `credit` (its floor gates accepting rides, not
+ * postings), a clawback (`*.clawback`) of `pending` or `available`, a confirmed refund
+ * (`payment.refund`) of `available`. Reversals are guarded like any other line.
+ *
+ * The database derives the same answer in its entry trigger and refuses a row that disagrees,
+ * so this copy only has to be right for postings to land.
+ */
+export function enforcesFloor(transactionKind: string, ref: AccountRef, amount: number): boolean {
+  const lowers = specOf(ref).normalSide === "debit" ? amount < 0 : amount > 0;
+  if (!lowers) return false;
+  if (ref.owner !== "driver") return true;
+  if (ref.kind === "credit") return false;
+  if (transactionKind.endsWith(".clawback")) return false;
+  return !(ref.kind === "available" && transactionKind === "payment.refund");
+}

@@ -3,18 +3,27 @@ import { CLEARING_SWEEPS, type ClearingKind } from "../settlements/sweep";
 import { IN_TRANSIT_ACCOUNT, type InvariantRows, readInvariantRows } from "./invariant-queries";
 import {
   CLEARING_WINDOW_DAYS,
+  DEBT_LIMIT_DAYS,
   type LedgerBreach,
   type LedgerCheckOptions,
   type LedgerCheckReport,
   type LedgerInvariant,
+  STUCK_KINDS,
+  STUCK_LIMIT_HOURS,
+  type StuckKind,
 } from "./invariants";
+import { holidayWarnings, linkBreaches } from "./link-breaches";
 
+const HOUR_MS = 60 * 60 * 1000;
 const DAY_MS = 24 * 60 * 60 * 1000;
 
 /**
  * Verifies every invariant (LEDGER_INVARIANTS) and reports the breaches; `ok` is true when there
  * are none. It only reads, from one snapshot, so it is safe to run at any time and any number of
- * times.
+ * times. Each run is a `ledger_check` metric point with its breach count (the alert's source
+ * wherever it runs: nightly, the admin route, the metrics scrape); the nightly job also logs each
+ * breach at error level and sends them to Sentry, and logs each warning.
+ * Warnings (LEDGER_WARNINGS) do not make it fail.
  */
 export async function checkLedger(
   ctx: ServiceContext,
@@ -28,14 +37,26 @@ export async function checkLedger(
       new Date(now.getTime() - windows[kind] * DAY_MS).toISOString(),
     ]),
   ) as Record<ClearingKind, string>;
-  const found = await readInvariantRows(ctx, cutoffs);
-  const breaches = breachesOf(found, { cutoffs, windows });
+  const stuckHours = { ...STUCK_LIMIT_HOURS, ...options.stuckLimitHours };
+  const debtDays = options.debtLimitDays ?? DEBT_LIMIT_DAYS;
+  const before = (ms: number) => new Date(now.getTime() - ms).toISOString();
+  const found = await readInvariantRows(ctx, cutoffs, {
+    stuck: Object.fromEntries(
+      STUCK_KINDS.map((kind) => [kind, before(stuckHours[kind] * HOUR_MS)]),
+    ) as Record<StuckKind, string>,
+    debt: before(debtDays * DAY_MS),
+  });
+  const breaches = [
+    ...breachesOf(found, { cutoffs, windows }),
+    ...linkBreaches(found, { stuckHours, debtDays }),
+  ];
+  const warnings = holidayWarnings(found, now);
   ctx.metrics.record({
     event: "ledger_check",
     result: breaches.length ? "breach" : "ok",
     breaches: breaches.length,
   });
-  return { ok: breaches.length === 0, checked_at: now.toISOString(), breaches };
+  return { ok: breaches.length === 0, checked_at: now.toISOString(), breaches, warnings };
 }
 
 /** Turns what the invariant queries found into breaches, each naming what offends. */
@@ -108,7 +129,7 @@ function breachesOf(
       .join(", ");
     breach(
       "settlement_consistent",
-      `${countOf(settlementCover)} drivers have more scheduled for release than pending: ${list}`,
+      `${countOf(settlementCover)} drivers' pending balances are not what is scheduled for release: ${list}`,
     );
   }
 

@@ -4,6 +4,7 @@ import type { ServiceContext } from "../context";
 import type { ClearingKind } from "../settlements/sweep";
 import { ACCOUNT_KINDS, accountId, platformAccount } from "./accounts";
 import { MAX_LISTED } from "./invariants";
+import { type LinkCutoffs, type LinkRows, linkQueries } from "./link-queries";
 
 /**
  * Driver kinds whose floor is the constant 0. `floor_respected` does not compare today's
@@ -27,7 +28,7 @@ const FLOORED_KINDS = (["pending", "available"] as const).filter(
 export const IN_TRANSIT_ACCOUNT = accountId(platformAccount("payouts_in_transit"));
 
 /** Rows that offend carry `offending`: the total count, beside the first MAX_LISTED of them. */
-export interface InvariantRows {
+export interface InvariantRows extends LinkRows {
   globalSum: { total: number; entries: number }[];
   unbalanced: { id: string; entries: number; total: number; offending: number }[];
   cached: { id: string; balance: number; natural: number; offending: number }[];
@@ -64,13 +65,16 @@ export interface InvariantRows {
  * Reads what every invariant needs from one consistent snapshot: every query runs in one D1
  * batch (one implicit transaction), so a posting landing mid-check cannot make two answers
  * disagree. Each invariant is one aggregate statement (GROUP BY or a window), never one statement
- * per account: the check costs the same ten statements whatever the size of the ledger.
- * `cutoffs` are the ISO instants up to which each clearing account must have been swept.
+ * per account: the check costs the same seventeen statements whatever the size of the ledger.
+ * `cutoffs` are the ISO instants up to which each clearing account must have been swept;
+ * `links` the ones past which a payout, refund, webhook item, card payment or debt is stuck.
  */
 export async function readInvariantRows(
   ctx: ServiceContext,
   cutoffs: Record<ClearingKind, string>,
+  links: LinkCutoffs,
 ): Promise<InvariantRows> {
+  const linked = linkQueries(links);
   const clearingKinds = Object.keys(cutoffs) as ClearingKind[];
   /** An entry's amount in its account's natural sign (c: the account, e: the entry). */
   const natural = sql`(CASE c.normal_side WHEN 'debit' THEN e.amount ELSE -e.amount END)`;
@@ -89,6 +93,13 @@ export async function readInvariantRows(
     settlementCover,
     payoutTotal,
     payoutRows,
+    paymentLinks,
+    refundLinks,
+    stuck,
+    debts,
+    creditFloors,
+    holidays,
+    efiDays,
   ] = await readInOneBatch(ctx, [
     // global_sum_zero
     rows<InvariantRows["globalSum"][number]>(
@@ -160,16 +171,23 @@ export async function readInvariantRows(
           OR (status = 'released' AND NOT release_found)
           OR (status = 'scheduled' AND release_transaction_id IS NOT NULL)
        ORDER BY id LIMIT ${MAX_LISTED}`),
-    // settlement_consistent (2): what is scheduled for release is in the driver's pending balance.
+    // settlement_consistent (2): a driver's pending balance is exactly what is scheduled for
+    // release: every pending credit schedules its settlement in the same batch, every release
+    // moves its amount out, so anything else was written around them.
     rows<InvariantRows["settlementCover"][number]>(sql`
       SELECT driver_id, scheduled, pending, count(*) OVER () AS offending FROM (
-        SELECT s.driver_id, sum(s.amount_cents) AS scheduled, coalesce(max(a.balance), 0) AS pending
-          FROM settlements s
-          LEFT JOIN ledger_accounts a
-            ON a.owner_type = 'driver' AND a.owner_id = s.driver_id AND a.kind = 'pending'
+        SELECT a.owner_id AS driver_id, coalesce(s.scheduled, 0) AS scheduled, a.balance AS pending
+          FROM ledger_accounts a
+          LEFT JOIN (SELECT driver_id, sum(amount_cents) AS scheduled FROM settlements
+                      WHERE status = 'scheduled' GROUP BY driver_id) s ON s.driver_id = a.owner_id
+         WHERE a.owner_type = 'driver' AND a.kind = 'pending'
+        UNION ALL
+        SELECT s.driver_id, sum(s.amount_cents), 0 FROM settlements s
          WHERE s.status = 'scheduled'
+           AND NOT EXISTS (SELECT 1 FROM ledger_accounts a
+                            WHERE a.owner_type = 'driver' AND a.owner_id = s.driver_id AND a.kind = 'pending')
          GROUP BY s.driver_id)
-       WHERE scheduled > pending
+       WHERE scheduled <> pending
        ORDER BY driver_id LIMIT ${MAX_LISTED}`),
     // payout_consistent (1): payouts in transit against the platform's in-transit balance.
     rows<InvariantRows["payoutTotal"][number]>(sql`
@@ -188,6 +206,13 @@ export async function readInvariantRows(
           OR (status IN ('paid', 'failed') AND NOT outcome_found)
           OR (status = 'in_transit' AND outcome_transaction_id IS NOT NULL)
        ORDER BY id LIMIT ${MAX_LISTED}`),
+    rows<LinkRows["paymentLinks"][number]>(linked.paymentLinks),
+    rows<LinkRows["refundLinks"][number]>(linked.refundLinks),
+    rows<LinkRows["stuck"][number]>(linked.stuck),
+    rows<LinkRows["debts"][number]>(linked.debts),
+    rows<LinkRows["creditFloors"][number]>(linked.creditFloors),
+    rows<LinkRows["holidays"][number]>(linked.holidays),
+    rows<LinkRows["efiDays"][number]>(linked.efiDays),
   ]);
   return {
     globalSum,
@@ -200,6 +225,13 @@ export async function readInvariantRows(
     settlementCover,
     payoutTotal,
     payoutRows,
+    paymentLinks,
+    refundLinks,
+    stuck,
+    debts,
+    creditFloors,
+    holidays,
+    efiDays,
   };
 }
 

@@ -18,10 +18,22 @@ export const LEDGER_INVARIANTS = [
   "floor_respected",
   /** Pix and card clearing hold nothing older than their settlement window, and never less than 0. */
   "clearing_settled",
-  /** Released settlements were posted; scheduled ones are covered by the driver's pending balance. */
+  /** Released settlements were posted; a driver's pending balance is exactly what is scheduled. */
   "settlement_consistent",
   /** Payouts in transit add up to the platform's payouts-in-transit balance. */
   "payout_consistent",
+  /** Each paid payment has one posting of its amount that no other payment claims; unpaid, none. */
+  "payment_posted",
+  /** A payment's refunded_cents (and status) is the sum of its confirmed refunds, each posted. */
+  "refunds_posted",
+  /** No payout in transit, refund processing, webhook item received or card payment pending too long. */
+  "nothing_stuck",
+  /** No driver's pending or available balance has been below 0 for too long. */
+  "driver_debt_aged",
+  /** Every driver credit account carries the configured credit floor. */
+  "credit_floor_current",
+  /** Pix clearing never took in more on a day than Efí's statement lists as received that day. */
+  "clearing_matches_efi",
 ] as const;
 
 export type LedgerInvariant = (typeof LEDGER_INVARIANTS)[number];
@@ -31,11 +43,48 @@ export interface LedgerBreach {
   detail: string;
 }
 
+/** Not a breach yet, but one is coming unless a person acts (e.g. the holiday list runs out). */
+export const LEDGER_WARNINGS = ["holidays_running_out"] as const;
+export type LedgerWarningCode = (typeof LEDGER_WARNINGS)[number];
+
+export interface LedgerWarning {
+  warning: LedgerWarningCode;
+  detail: string;
+}
+
 export interface LedgerCheckReport {
   ok: boolean;
   checked_at: string;
   breaches: LedgerBreach[];
+  warnings: LedgerWarning[];
 }
+
+export const STUCK_KINDS = [
+  "payouts_in_transit",
+  "refunds_processing",
+  "webhook_items_received",
+  "card_payments_pending",
+] as const;
+export type StuckKind = (typeof STUCK_KINDS)[number];
+
+/**
+ * How long things may wait before `nothing_stuck` reports them, in hours. A Pix payout is
+ * reported by Efí within minutes, a refund within a day or two; a webhook item is processed by
+ * the queue within its retries (about an hour and a half at most); a card charge settles or
+ * fails within a day.
+ */
+export const STUCK_LIMIT_HOURS: Record<StuckKind, number> = {
+  payouts_in_transit: 24,
+  refunds_processing: 72,
+  webhook_items_received: 2,
+  card_payments_pending: 24,
+};
+
+/** A driver in debt (a refund or clawback after a payout) longer than this is reported. */
+export const DEBT_LIMIT_DAYS = 30;
+
+/** The holiday list must reach at least this far ahead, or the report warns. */
+export const HOLIDAYS_AHEAD_DAYS = 365;
 
 /**
  * `clearing_settled` follows the nightly sweep (CLEARING_SWEEPS in settlements/sweep): one
@@ -65,6 +114,10 @@ export interface LedgerCheckOptions {
   now?: Date;
   /** Overrides of CLEARING_WINDOW_DAYS, in days. */
   clearingWindows?: Partial<Record<ClearingKind, number>>;
+  /** Overrides of STUCK_LIMIT_HOURS, in hours. */
+  stuckLimitHours?: Partial<Record<StuckKind, number>>;
+  /** Override of DEBT_LIMIT_DAYS. */
+  debtLimitDays?: number;
 }
 
 /** At most this many offending rows are named per breach; the breach also gives the total count. */

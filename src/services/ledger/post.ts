@@ -5,18 +5,17 @@ import { sha256Hex } from "../../lib/crypto";
 import { newId } from "../../lib/ids";
 import { ApiError } from "../../lib/problem";
 import type { ServiceContext } from "../context";
-import { type AccountRef, accountId, PLATFORM_OWNER_ID, specOf } from "./accounts";
+import { noteMoneyMoved } from "../requests/idempotency";
+import { type AccountRef, accountId, enforcesFloor, PLATFORM_OWNER_ID, specOf } from "./accounts";
 
 export interface PostingLine {
   account: AccountRef;
-  /** Signed centavos: positive debits the account, negative credits it. */
-  amount: number;
   /**
-   * Whether this line may not take its account below the floor (default true). Only lines that
-   * record something that already happened (a cash commission, a clawback) may go into debt.
-   * Lines that raise a balance are never refused, whatever this says.
+   * Signed centavos: positive debits the account, negative credits it. Whether the line may take
+   * its account below the floor is not the caller's to say: `enforcesFloor` derives it from the
+   * account and the posting's kind, and the database refuses a row that claims otherwise.
    */
-  enforceFloor?: boolean;
+  amount: number;
 }
 
 export interface Posting {
@@ -66,20 +65,17 @@ export async function postingStatements(ctx: ServiceContext, posting: Posting, t
   const requestHash = await postingHash(posting);
   const accounts = new Map(posting.lines.map((line) => [accountId(line.account), line.account]));
   const creditFloor = await creditFloorCents(ctx, [...accounts.values()]);
+  // Inserted only when missing (INSERT … SELECT … WHERE NOT EXISTS), not ON CONFLICT DO NOTHING:
+  // the database refuses any insert of an existing account, since INSERT OR REPLACE would
+  // otherwise reset one, and BEFORE INSERT triggers fire even for a row a conflict then skips.
   const statements: BatchItem<"sqlite">[] = [...accounts].map(([id, ref]) => {
     const spec = specOf(ref);
-    return ctx.db
-      .insert(ledgerAccounts)
-      .values({
-        id,
-        ownerType: ref.owner,
-        ownerId: ref.owner === "driver" ? ref.ownerId : PLATFORM_OWNER_ID,
-        kind: ref.kind,
-        normalSide: spec.normalSide,
-        floor: spec.floor === "credit_floor" ? creditFloor : spec.floor,
-        createdAt: now,
-      })
-      .onConflictDoNothing();
+    const ownerId = ref.owner === "driver" ? ref.ownerId : PLATFORM_OWNER_ID;
+    const floor = spec.floor === "credit_floor" ? creditFloor : spec.floor;
+    return ctx.db.insert(ledgerAccounts).select(
+      sql`SELECT ${id}, ${ref.owner}, ${ownerId}, ${ref.kind}, ${spec.normalSide}, 0, 0, ${floor}, ${now}, NULL
+             WHERE NOT EXISTS (SELECT 1 FROM ledger_accounts WHERE id = ${id})`,
+    );
   });
   statements.push(
     ctx.db.insert(ledgerTransactions).values({
@@ -99,10 +95,7 @@ export async function postingStatements(ctx: ServiceContext, posting: Posting, t
         transactionId,
         accountId: accountId(line.account),
         amount: line.amount,
-        // Only a line that lowers its account's balance can breach the floor. One that raises it
-        // (a release into an available balance in debt, a top-up short of the floor) is never
-        // refused: the trigger checks the balance after the entry, not the entry's direction.
-        enforceFloor: (line.enforceFloor ?? true) && lowersBalance(line),
+        enforceFloor: enforcesFloor(posting.kind, line.account, line.amount),
         effectiveAt,
         createdAt: now,
       })),
@@ -128,11 +121,15 @@ export async function post(
   const extra = typeof alongside === "function" ? alongside(transactionId) : alongside;
   try {
     await ctx.db.batch([...extra, ...statements] as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);
+    noteMoneyMoved(ctx);
     return { transactionId, replayed: false };
   } catch (error) {
     const replay = await replayOf(ctx, posting, error);
     if (replay) return replay;
-    throw translateLedgerError(error);
+    const translated = translateLedgerError(error);
+    // A refusal (a floor) moved nothing; any other failure may have committed unseen.
+    if (!(translated instanceof ApiError)) noteMoneyMoved(ctx);
+    throw translated;
   }
 }
 
@@ -169,11 +166,6 @@ export function translateLedgerError(error: unknown): unknown {
     return new ApiError("insufficient_funds", "The balance does not cover this amount");
   }
   return error;
-}
-
-/** Whether a line moves its account's natural balance down (a debit of a credit-normal account…). */
-function lowersBalance(line: PostingLine): boolean {
-  return specOf(line.account).normalSide === "debit" ? line.amount < 0 : line.amount > 0;
 }
 
 async function creditFloorCents(ctx: ServiceContext, refs: AccountRef[]): Promise<number | null> {

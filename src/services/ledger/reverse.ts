@@ -4,14 +4,17 @@ import type { ServiceContext } from "../context";
 import { refOf } from "./accounts";
 import { type Alongside, type PostingResult, post } from "./post";
 
-/** A new transaction that undoes `transactionId` line by line (once: a second call replays). */
+/**
+ * A new transaction that undoes `transactionId` line by line (once: a second call replays). Its
+ * lines keep floors like any other (the database decides, from the account and `kind`): a
+ * reversal that would overdraw a guarded balance is refused with `insufficient_funds`.
+ */
 export async function reverse(
   ctx: ServiceContext,
   transactionId: string,
   options: {
     kind?: string;
     memo?: string;
-    enforceFloor?: boolean;
     alongside?: Alongside;
   } = {},
 ): Promise<PostingResult> {
@@ -39,7 +42,6 @@ export async function reverse(
       lines: entries.map((entry) => ({
         account: refOf(entry.accountId),
         amount: -entry.amount,
-        enforceFloor: options.enforceFloor ?? false,
       })),
     },
     options.alongside,

@@ -183,9 +183,9 @@ export async function recordCreditTopup(ctx: ServiceContext, input: CreditTopup)
 /**
  * The ledger statements a ride transition carries, to run in the same D1 batch as the ride's
  * guarded update (persistTransition). Today only one: a cash ride's completion posts its
- * commission from the driver's credit to platform revenue (`ride:<id>:cash_commission`), with
- * `enforce_floor` off: the ride already happened, so the credit may go below the floor, and the
- * driver then cannot accept rides until they top up. A commission of 0 posts nothing.
+ * commission from the driver's credit to platform revenue (`ride:<id>:cash_commission`). The
+ * credit account's floor is never enforced by postings: the ride already happened, so the credit
+ * may go below the floor, and the driver then cannot accept rides until they top up. A commission of 0 posts nothing.
  *
  * The first statement closes the posting early, which the ledger refuses (`ledger_unbalanced`),
  * unless the ride row is completed at this transition's seq: if the ride update was skipped by
@@ -214,7 +214,7 @@ export async function transitionStatements(
       reference: { type: "ride", id: after.id },
       effectiveAt: completedAt,
       lines: [
-        { account: driverAccount(after.driverId, "credit"), amount: commissionCents, enforceFloor: false },
+        { account: driverAccount(after.driverId, "credit"), amount: commissionCents },
         { account: platformAccount("revenue"), amount: -commissionCents },
       ],
     },

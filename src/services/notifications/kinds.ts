@@ -8,6 +8,8 @@ export const NOTIFICATION_KINDS = [
   "ride_reassigning",
   "payment_confirmed",
   "payout_paid",
+  "payment_reversed",
+  "payout_returned",
   "documents_expiring",
 ] as const;
 

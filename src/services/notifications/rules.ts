@@ -169,6 +169,33 @@ export const NOTIFICATION_RULES: Record<string, Rule> = {
       };
     },
   },
+  "payment.reversed": {
+    kind: "payment_reversed",
+    recipients: (event, audience) => {
+      const reversal = fields(event);
+      return users(audience, reversal.payer_id, reversal.driver_id);
+    },
+    render: (event) => {
+      const reversal = fields(event);
+      return {
+        title: "Payment returned to the payer",
+        body: `The payer's bank took back ${brl(reversal.amount_cents)} of a ride payment.`,
+        data: stringsOf({ payment_id: reversal.payment_id, ride_id: reversal.ride_id }),
+      };
+    },
+  },
+  "payout.returned": {
+    kind: "payout_returned",
+    recipients: (_event, audience) => users(audience, ...audience),
+    render: (event) => {
+      const returned = fields(event);
+      return {
+        title: "Payout returned",
+        body: `${brl(returned.amount_cents)} of a payout came back to your balance.`,
+        data: stringsOf({ payout_id: returned.payout_id }),
+      };
+    },
+  },
   // Reserved for the driver documents service: publish `documents.expiring` to the driver.
   "documents.expiring": {
     kind: "documents_expiring",

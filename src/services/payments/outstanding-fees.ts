@@ -14,10 +14,11 @@ export interface OutstandingFees {
  * The passenger's unpaid cancellation fees: rides they cancelled with a fee whose payment is
  * missing, pending by Pix, expired or failed. A fee is settled when its payment is paid (or
  * refunded later by staff), and also while a card charge is pending at the provider, which may
- * already have taken the money (the passenger cannot be asked to pay it twice).
+ * already have taken the money (the passenger cannot be asked to pay it twice). The query alone,
+ * for a caller's batch; `outstandingFeesOf` reads its rows.
  */
-export async function outstandingFees(ctx: ServiceContext, passengerId: string): Promise<OutstandingFees> {
-  const owed = await ctx.db
+export function outstandingFeesQuery(ctx: ServiceContext, passengerId: string) {
+  return ctx.db
     .select({ rideId: rides.id, feeCents: rides.cancellationFeeCents })
     .from(rides)
     .leftJoin(payments, and(eq(payments.rideId, rides.id), eq(payments.purpose, "ride")))
@@ -29,20 +30,25 @@ export async function outstandingFees(ctx: ServiceContext, passengerId: string):
         sql`(${payments.id} IS NULL OR NOT (${payments.status} IN ('paid', 'partially_refunded', 'refunded') OR (${payments.method} = 'card' AND ${payments.status} = 'pending')))`,
       ),
     )
-    .orderBy(rides.id)
-    .all();
+    .orderBy(rides.id);
+}
+
+export function outstandingFeesOf(owed: { rideId: string; feeCents: number | null }[]): OutstandingFees {
   return {
     totalCents: owed.reduce((sum, row) => sum + (row.feeCents ?? 0), 0),
     rideIds: owed.map((row) => row.rideId),
   };
 }
 
+export async function outstandingFees(ctx: ServiceContext, passengerId: string): Promise<OutstandingFees> {
+  return outstandingFeesOf(await outstandingFeesQuery(ctx, passengerId).all());
+}
+
 /**
  * A passenger with an unpaid cancellation fee cannot request a ride until it is paid:
  * `409 outstanding_cancellation_fee`, naming the rides to pay.
  */
-export async function assertNoOutstandingFee(ctx: ServiceContext, passengerId: string): Promise<void> {
-  const owed = await outstandingFees(ctx, passengerId);
+export function assertNoOutstandingFee(owed: OutstandingFees): void {
   if (owed.totalCents === 0) return;
   throw new ApiError(
     "outstanding_cancellation_fee",

@@ -1,4 +1,5 @@
 import { eq } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import { payouts } from "../../db/schema";
 import { newId } from "../../lib/ids";
 import { parsePixKey } from "../../lib/pix-keys";
@@ -11,7 +12,20 @@ import { announceWallets } from "../wallet/updated";
 import { completePayout } from "./complete";
 import { type PayoutRow, type PayoutView, payoutView } from "./view";
 
+export interface PayoutRequestOptions {
+  /** The CPF the rail asks the provider to check the key against (Efí's `favorecido.cpf`). */
+  favoredCpf?: string;
+  /**
+   * Statements run first in the posting's batch, given its transaction id: a guard that inserts
+   * the closing row early (`ledger_unbalanced`) refuses the whole payout, race-free.
+   */
+  guards?: (transactionId: string) => BatchItem<"sqlite">[];
+}
+
 /**
+ * The money movement of a payout, with no check on whom it goes to: the API goes through
+ * `requestOwnKeyPayout` (./own-key.ts), which allows only the driver's registered keys.
+ *
  * A driver pays out `amountCents` of their available balance to a Pix key; the configured fee is
  * charged on top. One posting moves amount + fee out of `available` (floor-guarded: the database
  * refuses an overdraft, so of two payouts racing for one balance only one commits) into
@@ -23,6 +37,7 @@ export async function requestPayout(
   ctx: ServiceContext,
   driverId: string,
   input: { amountCents: number; pixKey: string },
+  options: PayoutRequestOptions = {},
 ): Promise<PayoutView> {
   const key = parsePixKey(input.pixKey);
   const config = await getSettlementConfig(ctx);
@@ -71,7 +86,7 @@ export async function requestPayout(
         createdAt: nowIso,
         updatedAt: nowIso,
       };
-      return [ctx.db.insert(payouts).values(row)];
+      return [...(options.guards?.(transactionId) ?? []), ctx.db.insert(payouts).values(row)];
     },
   );
   if (!row) throw new Error("the payout row was not built");
@@ -85,6 +100,7 @@ export async function requestPayout(
       amountCents: amount,
       pixKey: key.normalized,
       pixKeyType: key.type,
+      ...(options.favoredCpf ? { favoredCpf: options.favoredCpf } : {}),
     });
   } catch (error) {
     ctx.log.error("payout rail send failed; the payout stays in transit", {

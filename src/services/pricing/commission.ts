@@ -1,4 +1,4 @@
-import { and, desc, eq, lte } from "drizzle-orm";
+import { and, desc, eq, isNull, lte } from "drizzle-orm";
 import { commissionRules } from "../../db/schema";
 import type { ServiceContext } from "../context";
 
@@ -65,7 +65,7 @@ function wholeCentavos(name: string, value: number): bigint {
 
 /**
  * The commission rule in force for a city and category at a moment: the version with the latest
- * `effective_from` not after `at`. Every city and category a ride can be requested in has one
+ * `effective_from` not after `at`, retired versions left out. Every city and category a ride can be requested in has one
  * (seeded by migration, changed by admins as new versions), so a missing rule is our bug.
  */
 export async function currentCommissionRule(
@@ -82,6 +82,8 @@ export async function currentCommissionRule(
         eq(commissionRules.cityId, cityId),
         eq(commissionRules.category, category),
         lte(commissionRules.effectiveFrom, at.toISOString()),
+        // A retired version is never picked; the previous one is in force again.
+        isNull(commissionRules.retiredAt),
       ),
     )
     .orderBy(desc(commissionRules.effectiveFrom))

@@ -1,12 +1,13 @@
-import { and, desc, eq, lte } from "drizzle-orm";
-import { pricingRules, quotes } from "../../db/schema";
+import { and, asc, desc, eq, gt, inArray, isNull, lte, notExists } from "drizzle-orm";
+import { alias } from "drizzle-orm/sqlite-core";
+import { batchNamed, type NamedResults } from "../../db/named-batch";
+import { cities, pricingRules, quotes } from "../../db/schema";
 import { haversineMeters, type LatLng } from "../../lib/geo";
-import { newId } from "../../lib/ids";
 import { ApiError, type FieldError } from "../../lib/problem";
 import type { ServiceContext } from "../context";
-import { outstandingFees } from "../payments/outstanding-fees";
-import { type City, findCity, resolveCity } from "./cities";
+import { activeBoxHolds, type City, cityCandidatesQuery, cityOrThrow, pickCity } from "./cities";
 import type { RouteEstimate } from "./routing";
+import { liveSurgesQuery, surgeBpFrom } from "./surge";
 
 export type PricingRule = typeof pricingRules.$inferSelect;
 
@@ -86,35 +87,44 @@ function nonNegative(name: string, value: number): bigint {
 }
 
 /**
- * The rule in force for a city and category at a moment: the version with the latest
- * `effective_from` not after `at` (ISO 8601 UTC strings compare correctly as text). A version
- * dated in the future is ignored until its time comes.
+ * The rule in force for each city whose box holds `point`, for a category at a moment: per city,
+ * the version with the latest `effective_from` not after `at` (ISO 8601 UTC strings compare
+ * correctly as text). A version dated in the future is ignored until its time comes. One row per
+ * candidate city, so it can go out in the same batch as the city lookup it depends on.
  */
-export async function currentRule(
-  ctx: ServiceContext,
-  cityId: string,
-  category: string,
-  at: Date,
-): Promise<PricingRule> {
-  const rule = await ctx.db
+export function rulesInForceQuery(ctx: ServiceContext, point: LatLng, category: string, at: Date) {
+  const atIso = at.toISOString();
+  const newer = alias(pricingRules, "newer");
+  return ctx.db
     .select()
     .from(pricingRules)
     .where(
       and(
-        eq(pricingRules.cityId, cityId),
+        inArray(
+          pricingRules.cityId,
+          ctx.db.select({ id: cities.id }).from(cities).where(activeBoxHolds(point)),
+        ),
         eq(pricingRules.category, category),
-        lte(pricingRules.effectiveFrom, at.toISOString()),
+        lte(pricingRules.effectiveFrom, atIso),
+        // A retired version is never picked; the previous one is in force again.
+        isNull(pricingRules.retiredAt),
+        notExists(
+          ctx.db
+            .select({ id: newer.id })
+            .from(newer)
+            .where(
+              and(
+                eq(newer.cityId, pricingRules.cityId),
+                eq(newer.category, pricingRules.category),
+                lte(newer.effectiveFrom, atIso),
+                gt(newer.effectiveFrom, pricingRules.effectiveFrom),
+                isNull(newer.retiredAt),
+              ),
+            ),
+        ),
       ),
     )
-    .orderBy(desc(pricingRules.effectiveFrom))
-    .limit(1)
-    .get();
-  if (!rule) {
-    throw new ApiError("category_not_offered", `The category "${category}" is not offered there`, {
-      errors: [{ path: "category", message: "not offered in this city" }],
-    });
-  }
-  return rule;
+    .orderBy(desc(pricingRules.effectiveFrom), asc(pricingRules.id));
 }
 
 export async function ruleById(ctx: ServiceContext, id: string): Promise<PricingRule | undefined> {
@@ -127,22 +137,6 @@ export interface TripRequest {
   category: string;
 }
 
-/** The reply of POST /v1/rides/quote. */
-export interface QuoteView {
-  quote_id: string;
-  category: string;
-  estimated_fare_cents: number;
-  distance_m: number;
-  duration_s: number;
-  /** `surge_multiplier_bp / 10000`, e.g. 1.5; informative only, money uses the basis points. */
-  surge_multiplier: number;
-  expires_at: string;
-  currency: "BRL";
-  /** Unpaid cancellation fees: while above 0, requesting a ride is refused. */
-  outstanding_fee_cents: number;
-  outstanding_fee_ride_ids: string[];
-}
-
 export interface PricedTrip {
   city: City;
   rule: PricingRule;
@@ -152,70 +146,61 @@ export interface PricedTrip {
   quote_id: string | null;
 }
 
+type PricedRequest = TripRequest & { quote_id?: string | null };
+
 /**
- * Prices a trip now and stores the quote, valid for `QUOTE_TTL_SECONDS`. Pickup and dropoff
- * must lie in the same service area.
+ * The D1 reads that price a trip, as named statements for the caller's one batch (a ride request
+ * adds its own gates to it, a quote its fees). None depends on another's result: the rules are
+ * read for every city whose box holds the pickup, and `priceFrom` keeps the one of the city it
+ * picks. A new input to the price is one more entry here and its use in `priceFrom`.
  */
-export async function createQuote(
-  ctx: ServiceContext,
-  passengerId: string,
-  trip: TripRequest,
-): Promise<QuoteView> {
-  const priced = await estimate(ctx, trip);
-  const owed = await outstandingFees(ctx, passengerId);
-  const now = ctx.now();
-  const id = newId("qte", now.getTime());
-  const expiresAt = new Date(now.getTime() + ctx.config.QUOTE_TTL_SECONDS * 1000).toISOString();
-  await ctx.db.insert(quotes).values({
-    id,
-    passengerId,
-    cityId: priced.city.id,
-    category: trip.category,
-    pricingRuleId: priced.rule.id,
-    pickupLat: trip.pickup.lat,
-    pickupLng: trip.pickup.lng,
-    dropoffLat: trip.dropoff.lat,
-    dropoffLng: trip.dropoff.lng,
-    distanceM: priced.distance_m,
-    durationS: priced.duration_s,
-    estimatedFareCents: priced.estimated_fare_cents,
-    surgeMultiplierBp: priced.rule.surgeMultiplierBp,
-    expiresAt,
-    createdAt: now.toISOString(),
-  });
+export function pricingReads(ctx: ServiceContext, passengerId: string, trip: PricedRequest) {
+  const quoted = trip.quote_id
+    ? and(eq(quotes.id, trip.quote_id), eq(quotes.passengerId, passengerId))
+    : undefined;
   return {
-    quote_id: id,
-    category: trip.category,
-    estimated_fare_cents: priced.estimated_fare_cents,
-    distance_m: priced.distance_m,
-    duration_s: priced.duration_s,
-    surge_multiplier: priced.rule.surgeMultiplierBp / SURGE_BP_ONE,
-    expires_at: expiresAt,
-    currency: "BRL",
-    outstanding_fee_cents: owed.totalCents,
-    outstanding_fee_ride_ids: owed.rideIds,
+    pickupCities: cityCandidatesQuery(ctx, trip.pickup),
+    dropoffCities: quoted ? undefined : cityCandidatesQuery(ctx, trip.dropoff),
+    quote: quoted ? ctx.db.select().from(quotes).where(quoted).limit(1) : undefined,
+    rules: quoted
+      ? ctx.db
+          .select()
+          .from(pricingRules)
+          .where(
+            inArray(pricingRules.id, ctx.db.select({ id: quotes.pricingRuleId }).from(quotes).where(quoted)),
+          )
+      : rulesInForceQuery(ctx, trip.pickup, trip.category, ctx.now()),
+    // Surge (staff-set, per city, category and zone): only a fresh estimate reads it.
+    surges: quoted ? undefined : liveSurgesQuery(ctx, trip.pickup, trip.category),
   };
 }
 
-/**
- * The price of a ride being requested. With a `quote_id`, the quote must be the passenger's own
- * (anyone else's answers `quote_not_found`, revealing nothing), unexpired (`quote_expired`) and
- * for the same category with pickup and dropoff each within `QUOTE_MATCH_TOLERANCE_M` of the
- * quoted ones (`quote_mismatch`); the ride then keeps the quoted price, distance, duration and
- * rule, even if a newer pricing version took effect since. Without one, a fresh estimate.
- */
+export type PricingReads = NamedResults<ReturnType<typeof pricingReads>>;
+
+/** The price of a ride being requested, read on its own (a ride request batches `pricingReads`). */
 export async function priceRide(
   ctx: ServiceContext,
   passengerId: string,
-  trip: TripRequest & { quote_id?: string | null },
+  trip: PricedRequest,
 ): Promise<PricedTrip> {
-  if (!trip.quote_id) return { ...(await estimate(ctx, trip)), quote_id: null };
+  return priceFrom(ctx, trip, await batchNamed(ctx.db, pricingReads(ctx, passengerId, trip)));
+}
 
-  const quote = await ctx.db
-    .select()
-    .from(quotes)
-    .where(and(eq(quotes.id, trip.quote_id), eq(quotes.passengerId, passengerId)))
-    .get();
+/**
+ * The price from what `pricingReads` found. With a `quote_id`, the quote must be the passenger's
+ * own (anyone else's answers `quote_not_found`, revealing nothing), unexpired (`quote_expired`)
+ * and for the same category with pickup and dropoff each within `QUOTE_MATCH_TOLERANCE_M` of the
+ * quoted ones (`quote_mismatch`); the ride then keeps the quoted price, distance, duration and
+ * rule, even if a newer pricing version took effect since. Without one, a fresh estimate.
+ */
+export async function priceFrom(
+  ctx: ServiceContext,
+  trip: PricedRequest,
+  reads: Pick<PricingReads, keyof PricingReads>,
+  route?: RouteEstimate,
+): Promise<PricedTrip> {
+  const quote = reads.quote?.[0];
+  if (!trip.quote_id) return { ...(await estimate(ctx, trip, reads, route)), quote_id: null };
   if (!quote) throw new ApiError("quote_not_found", "No such quote for this account");
   if (ctx.now().getTime() >= Date.parse(quote.expiresAt)) {
     throw new ApiError("quote_expired", `The quote expired at ${quote.expiresAt}; ask for a new one`);
@@ -241,15 +226,13 @@ export async function priceRide(
     throw new ApiError("quote_mismatch", detail, { errors: mismatches });
   }
 
-  const [city, rule] = await Promise.all([
-    resolveCity(ctx, trip.pickup, "pickup"),
-    ruleById(ctx, quote.pricingRuleId),
-  ]);
+  const city = cityOrThrow(reads.pickupCities, trip.pickup, "pickup");
   if (city.id !== quote.cityId) {
     throw new ApiError("quote_mismatch", "The quote was given in another service area", {
       errors: [{ path: "pickup", message: "in another service area than the quote" }],
     });
   }
+  const rule = reads.rules.find((r) => r.id === quote.pricingRuleId);
   // Rules are never deleted while quotes point at them; a missing one is our bug, not the caller's.
   if (!rule) throw new Error(`pricing rule ${quote.pricingRuleId} of quote ${quote.id} is missing`);
   return {
@@ -270,24 +253,35 @@ export async function finalFare(ctx: ServiceContext, ruleId: string, trip: TripM
 }
 
 /** Today's price of a trip: its city, the rule in force, the route estimate and the fare. */
-async function estimate(ctx: ServiceContext, trip: TripRequest): Promise<Omit<PricedTrip, "quote_id">> {
-  const [city, dropoffCity] = await Promise.all([
-    resolveCity(ctx, trip.pickup, "pickup"),
-    findCity(ctx, trip.dropoff),
-  ]);
+async function estimate(
+  ctx: ServiceContext,
+  trip: TripRequest,
+  reads: Pick<PricingReads, "pickupCities" | "dropoffCities" | "rules" | "surges">,
+  known?: RouteEstimate,
+): Promise<Omit<PricedTrip, "quote_id">> {
+  const city = cityOrThrow(reads.pickupCities, trip.pickup, "pickup");
+  const dropoffCity = pickCity(reads.dropoffCities ?? [], trip.dropoff);
   if (dropoffCity?.id !== city.id) {
     throw new ApiError("outside_service_area", `The dropoff must be inside the ${city.name} service area`, {
       errors: [{ path: "dropoff", message: `outside the ${city.name} service area` }],
     });
   }
-  const rule = await currentRule(ctx, city.id, trip.category, ctx.now());
-  // Only once the trip is known to be offered: a real router may be a paid, slow call.
-  const route = await routeBetween(ctx, trip.pickup, trip.dropoff);
-  return { city, rule, ...route, estimated_fare_cents: computeFare(rule, route) };
+  const rule = reads.rules.find((r) => r.cityId === city.id);
+  if (!rule) {
+    throw new ApiError("category_not_offered", `The category "${trip.category}" is not offered there`, {
+      errors: [{ path: "category", message: "not offered in this city" }],
+    });
+  }
+  // Only once the trip is known to be offered (a real router may be a paid, slow call), unless
+  // the caller asked first (a quote, to write itself in the batch of reads).
+  const route = known ?? (await routeBetween(ctx, trip.pickup, trip.dropoff));
+  // The rule as priced: its multiplier replaced by the live surge, clamped to its bounds.
+  const surged = { ...rule, surgeMultiplierBp: surgeBpFrom(reads.surges ?? [], city.id, rule) };
+  return { city, rule: surged, ...route, estimated_fare_cents: computeFare(surged, route) };
 }
 
 /** Asks the configured router, and holds it to its contract of non-negative whole numbers. */
-async function routeBetween(ctx: ServiceContext, from: LatLng, to: LatLng): Promise<RouteEstimate> {
+export async function routeBetween(ctx: ServiceContext, from: LatLng, to: LatLng): Promise<RouteEstimate> {
   const { distance_m, duration_s } = await ctx.routing.route(from, to);
   for (const value of [distance_m, duration_s]) {
     if (!Number.isFinite(value) || value < 0) throw new Error(`routing provider returned ${value}`);

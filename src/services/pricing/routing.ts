@@ -13,6 +13,12 @@ export interface RouteEstimate {
  */
 export interface RoutingProvider {
   route(from: LatLng, to: LatLng): Promise<RouteEstimate>;
+  /**
+   * True when it answers from memory with no outside call, so asking it before the service area
+   * is known costs nothing (a quote then writes itself in its batch of reads). A paid or slow
+   * router leaves it unset and is asked only for a trip that will be priced.
+   */
+  readonly local?: boolean;
 }
 
 /**
@@ -32,6 +38,7 @@ export const AVERAGE_URBAN_SPEED_KMH = 25;
  * duration = round(distance ÷ AVERAGE_URBAN_SPEED_KMH), both rounded half up to integers.
  */
 export const greatCircleRouting: RoutingProvider = {
+  local: true,
   async route(from, to) {
     const distance_m = Math.round(haversineMeters(from, to) * ROAD_FACTOR);
     // metres ÷ (km/h × 1000 / 3600) = seconds; distance is an integer, so this is exact to 1e-12.

@@ -4,6 +4,7 @@ import { EfiError } from "../../integrations/efi/errors";
 import { newId } from "../../lib/ids";
 import { ApiError } from "../../lib/problem";
 import type { ServiceContext } from "../context";
+import { noteMoneyMoved } from "../requests/idempotency";
 import { efiRefundIdOf } from "./ids";
 import { settleRefund } from "./outcome";
 import { type PaymentRow, paymentRow, processingCents, type RefundRow, refundRow } from "./reads";
@@ -73,7 +74,7 @@ export async function requestRefund(ctx: ServiceContext, input: RefundRequest): 
     SELECT ${newId("aud", now.getTime())}, ${input.actorId}, 'payment.refund', 'payment', ${payment.id},
            ${JSON.stringify({ status: payment.status, amount_cents: payment.amountCents, refunded_cents: payment.refundedCents })},
            ${JSON.stringify({ refund_id: id, amount_cents: amount, reason: input.reason ?? null })},
-           ${ctx.requestId}, ${at}
+           ${ctx.requestId}, ${input.reason ?? null}, ${at}
      WHERE EXISTS (SELECT 1 FROM refunds WHERE id = ${id})`);
   await ctx.db.batch([insertRefund, audit]);
 
@@ -123,6 +124,7 @@ async function sendToProvider(
   payment: PaymentRow,
   refund: RefundRow,
 ): Promise<RefundRow> {
+  noteMoneyMoved(ctx); // from here a rerun could return the money twice
   try {
     if (payment.method === "pix") {
       const reply = await ctx.efi.refund({

@@ -8,7 +8,7 @@ import type { PaymentRow } from "./reads";
 // The posting `refund:<id>` takes the money back the way it came in:
 //
 //     credit efi_balance                 refund        (the money leaves the platform's account)
-//     debit  driver available            driver part   (enforce_floor off: may go into debt)
+//     debit  driver available            driver part   (floor waived for payment.refund: may go into debt)
 //     debit  revenue                     the rest
 //
 // - The driver part is the refund's share of the driver's share of that payment, rounded half up
@@ -78,7 +78,7 @@ export async function refundLines(
   const source = await refundSource(ctx, payment);
   const lines: PostingLine[] = [{ account: platformAccount("efi_balance"), amount: -amount }];
   if (source.kind === "credit_topup") {
-    lines.push({ account: driverAccount(source.driverId, "credit"), amount, enforceFloor: false });
+    lines.push({ account: driverAccount(source.driverId, "credit"), amount });
     return lines;
   }
   const before = payment.refundedCents;
@@ -88,11 +88,7 @@ export async function refundLines(
       : driverShareOf(before + amount, source.driverCents, source.paidCents) -
         driverShareOf(before, source.driverCents, source.paidCents);
   if (driverPart > 0 && source.driverId !== null) {
-    lines.push({
-      account: driverAccount(source.driverId, "available"),
-      amount: driverPart,
-      enforceFloor: false,
-    });
+    lines.push({ account: driverAccount(source.driverId, "available"), amount: driverPart });
   }
   if (amount - driverPart > 0)
     lines.push({ account: platformAccount("revenue"), amount: amount - driverPart });

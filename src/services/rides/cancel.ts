@@ -21,7 +21,7 @@ export async function cancelRide(
     actor: { id: user.id, role: user.role },
     reason,
     feeCents: rule?.cancellationFeeCents ?? 0,
-    graceSeconds: ctx.config.CANCELLATION_GRACE_SECONDS,
+    graceSeconds: rule?.cancellationGraceSeconds ?? ctx.config.CANCELLATION_GRACE_SECONDS,
     requestTtlSeconds: ctx.config.RIDE_REQUEST_TTL_SECONDS,
   });
   if (user.role === "passenger") await collectCancellationFee(ctx, ride);

@@ -1,12 +1,18 @@
 import { and, eq, inArray } from "drizzle-orm";
+import { batchNamed } from "../../db/named-batch";
 import { DRIVER_ACTIVE_STATUSES, type PaymentMethod, rides } from "../../db/schema";
 import { cellOf, type LatLng } from "../../lib/geo";
 import { newId } from "../../lib/ids";
 import { ApiError } from "../../lib/problem";
 import type { ServiceContext } from "../context";
-import { hasCard } from "../payments/card/on-file";
-import { assertNoOutstandingFee } from "../payments/outstanding-fees";
-import { priceRide } from "../pricing/fares";
+import { cardOnFileQuery } from "../payments/card/on-file";
+import {
+  assertNoOutstandingFee,
+  outstandingFeesOf,
+  outstandingFeesQuery,
+} from "../payments/outstanding-fees";
+import { type PricedTrip, priceFrom, pricingReads } from "../pricing/fares";
+import type { Claim, PendingClaim } from "../requests/idempotency";
 import { rideOrThrow } from "./room";
 import type { RideRow } from "./state";
 import { type RideView, rideView } from "./view";
@@ -19,19 +25,36 @@ export interface RideRequest {
   quote_id?: string;
 }
 
+export interface CreateOptions {
+  /** The request's `Idempotency-Key`, claimed in the batch of reads and completed with the ride. */
+  claim?: PendingClaim;
+  /** Runs once the request is known not to be a replay and before any gate (the rate limit). */
+  admit?: () => Promise<void>;
+}
+
+export type CreateOutcome =
+  | { kind: "created"; ride: RideView }
+  | { kind: "replay"; reply: Extract<Claim, { kind: "replay" }> };
+
 /**
- * Prices and validates a ride request, then hands it to its RideRoom, which records it. The three
- * gates (no active ride, no unpaid fee, the price) only read, so they go out together: one wait
- * for D1 instead of three (from Brazil each costs an ocean crossing). Their refusals keep that
- * order of precedence.
+ * Prices and validates a ride request, then hands it to its RideRoom, which records it. Two D1
+ * round trips in all (from Brazil each is an ocean crossing): one batch claims the idempotency
+ * key and reads everything the gates need (an active ride, unpaid fees, a card on file, the
+ * price's cities, rule and quote); the room's one batch writes the ride, its first event and the
+ * stored reply. The gates' refusals keep their order of precedence.
  */
 export async function createRide(
   ctx: ServiceContext,
   passengerId: string,
   input: RideRequest,
-): Promise<RideView> {
-  const [active, fees, pricing] = await Promise.allSettled([
-    ctx.db
+  options: CreateOptions = {},
+): Promise<CreateOutcome> {
+  const { claim } = options;
+  const claimReads = claim?.statements(ctx);
+  const reads = await batchNamed(ctx.db, {
+    claimTake: claimReads?.take,
+    claimCurrent: claimReads?.current,
+    active: ctx.db
       .select({ id: rides.id })
       .from(rides)
       .where(
@@ -40,26 +63,57 @@ export async function createRide(
           inArray(rides.status, ["requested", ...DRIVER_ACTIVE_STATUSES]),
         ),
       )
-      .get(),
-    assertNoOutstandingFee(ctx, passengerId),
-    priceRide(ctx, passengerId, input),
-  ]);
-  const activeRide = settled(active);
+      .limit(1),
+    fees: outstandingFeesQuery(ctx, passengerId),
+    card: input.payment_method === "card" ? cardOnFileQuery(ctx, passengerId) : undefined,
+    ...pricingReads(ctx, passengerId, input),
+  });
+  if (claim) {
+    const outcome = claim.settle({ take: reads.claimTake ?? [], current: reads.claimCurrent ?? [] });
+    if (outcome.kind === "replay") return { kind: "replay", reply: outcome };
+  }
+  await options.admit?.();
+
+  const activeRide = reads.active[0];
   if (activeRide) throw new ApiError("passenger_has_active_ride", `Ride ${activeRide.id} is still active`);
-  settled(fees);
-  const priced = settled(pricing);
+  assertNoOutstandingFee(outstandingFeesOf(reads.fees));
+  const priced = await priceFrom(ctx, input, reads);
   if (!priced.city.paymentMethods.includes(input.payment_method)) {
     throw new ApiError(
       "payment_method_not_offered",
       `${input.payment_method} is not offered in ${priced.city.name}`,
     );
   }
-  if (input.payment_method === "card" && !(await hasCard(ctx, passengerId))) {
+  if (input.payment_method === "card" && (reads.card ?? []).length === 0) {
     throw new ApiError("card_required", "Add a card before requesting a ride paid by card");
   }
+
+  const row = newRideRow(ctx, passengerId, input, priced);
+  const view = rideView(row);
+  const body = JSON.stringify(view);
+  const result = await ctx
+    .rideRoom(row.id)
+    .create(row, claim ? { ref: claim.ref, status: 201, body } : undefined);
+  const created = rideOrThrow(result);
+  if (claim && result.ok && result.replyStored) claim.storedWith(201, body);
+  ctx.metrics.record({
+    event: "ride_transition",
+    action: "create",
+    status: "requested",
+    category: row.category,
+  });
+  return { kind: "created", ride: rideView(created) };
+}
+
+function newRideRow(
+  ctx: ServiceContext,
+  passengerId: string,
+  input: RideRequest,
+  priced: PricedTrip,
+): RideRow {
   const now = ctx.now();
   const at = now.toISOString();
-  const row: RideRow = {
+  return {
     id: newId("ride", now.getTime()),
     status: "requested",
     passengerId,
@@ -99,18 +153,4 @@ export async function createRide(
     expiredReason: null,
     updatedAt: at,
   };
-  const created = rideOrThrow(await ctx.rideRoom(row.id).create(row));
-  ctx.metrics.record({
-    event: "ride_transition",
-    action: "create",
-    status: "requested",
-    category: row.category,
-  });
-  return rideView(created);
-}
-
-/** The value of a settled promise, or its error thrown. */
-function settled<T>(result: PromiseSettledResult<T>): T {
-  if (result.status === "rejected") throw result.reason;
-  return result.value;
 }

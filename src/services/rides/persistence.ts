@@ -1,29 +1,46 @@
 import { and, asc, eq, gt, sql } from "drizzle-orm";
-import { rideEvents, rides } from "../../db/schema";
+import type { BatchItem } from "drizzle-orm/batch";
+import { drivers, rideEvents, rides } from "../../db/schema";
 import { isUniqueViolation } from "../../lib/db-errors";
 import type { ProblemCode } from "../../lib/problem";
 import type { ServiceContext } from "../context";
 import { offerTransitionStatements } from "../dispatch/offers";
-import { isDivergedTransitionError, transitionStatements } from "../ledger/ride-postings";
+import { accountId, driverAccount } from "../ledger/accounts";
+import {
+  driverCreditStanding,
+  isDivergedTransitionError,
+  transitionStatements,
+} from "../ledger/ride-postings";
+import { completionStatement } from "../requests/idempotency";
+import type { StoredReply } from "./room";
 import type { RideEventType, RideRow } from "./state";
 import { rideView } from "./view";
 
 type Refusal = { ok: false; code: ProblemCode; detail: string };
 
-/** Called by the RideRoom: the ride row and its first event, in one batch. */
-export async function insertRide(ctx: ServiceContext, row: RideRow): Promise<{ ok: true } | Refusal> {
+/**
+ * Called by the RideRoom: the ride row and its first event, in one batch, with the request's
+ * idempotency record completed in it when `reply` is given (so storing it costs no round trip).
+ */
+export async function insertRide(
+  ctx: ServiceContext,
+  row: RideRow,
+  reply?: StoredReply,
+): Promise<{ ok: true } | Refusal> {
+  const statements: BatchItem<"sqlite">[] = [
+    ctx.db.insert(rides).values(row),
+    ctx.db.insert(rideEvents).values({
+      rideId: row.id,
+      seq: row.lastSeq,
+      type: "ride.created",
+      actorId: row.passengerId,
+      data: JSON.stringify(rideView(row)),
+      at: row.createdAt,
+    }),
+  ];
+  if (reply) statements.push(completionStatement(ctx, reply.ref, reply.status, reply.body));
   try {
-    await ctx.db.batch([
-      ctx.db.insert(rides).values(row),
-      ctx.db.insert(rideEvents).values({
-        rideId: row.id,
-        seq: row.lastSeq,
-        type: "ride.created",
-        actorId: row.passengerId,
-        data: JSON.stringify(rideView(row)),
-        at: row.createdAt,
-      }),
-    ]);
+    await ctx.db.batch(statements as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);
     return { ok: true };
   } catch (error) {
     if (isUniqueViolation(error, "rides.passenger_id")) {
@@ -66,7 +83,14 @@ export async function persistTransition(
       ctx.db
         .update(rides)
         .set(changes)
-        .where(and(eq(rides.id, id), eq(rides.status, before.status), eq(rides.lastSeq, before.lastSeq)))
+        .where(
+          and(
+            eq(rides.id, id),
+            eq(rides.status, before.status),
+            eq(rides.lastSeq, before.lastSeq),
+            acceptGuard(before, after),
+          ),
+        )
         .returning({ id: rides.id }),
       // Appended only if the guarded update above happened: it selects the row at its new seq.
       ctx.db.insert(rideEvents).select(
@@ -85,7 +109,7 @@ export async function persistTransition(
       ...offers,
       ...ledger,
     ]);
-    if (updated.length === 0) return diverged();
+    if (updated.length === 0) return (await acceptRefusal(ctx, before, after)) ?? diverged();
     const withdrawn = offers.length > 0 ? (rest[offers.length - 1] as { driverId: string }[]) : [];
     return { ok: true, withdrawn: withdrawn.map((o) => o.driverId) };
   } catch (error) {
@@ -97,6 +121,36 @@ export async function persistTransition(
     if (isUniqueViolation(error, "ride_events.ride_id")) return diverged();
     throw error;
   }
+}
+
+/**
+ * An accept is written only while D1 has the driver online and his prepaid credit not below the
+ * floor: checked in the write itself, so the winner of an accept makes this one batch and no read
+ * before it (his index said online; D1, the system of record, has the last word).
+ */
+function acceptGuard(before: RideRow, after: RideRow) {
+  if (before.status !== "requested" || after.status !== "accepted" || !after.driverId) return undefined;
+  return sql`EXISTS (SELECT 1 FROM drivers WHERE user_id = ${after.driverId} AND status = 'online')
+    AND COALESCE((SELECT balance FROM ledger_accounts WHERE id = ${accountId(driverAccount(after.driverId, "credit"))}), 0)
+      >= (SELECT credit_floor_cents FROM settlement_config WHERE id = 1)`;
+}
+
+/** An accept the guard refused, with the words accept has always used: offline, or credit. */
+async function acceptRefusal(ctx: ServiceContext, before: RideRow, after: RideRow): Promise<Refusal | null> {
+  if (!acceptGuard(before, after) || !after.driverId) return null;
+  const [driver, credit] = await Promise.all([
+    ctx.db.select({ status: drivers.status }).from(drivers).where(eq(drivers.userId, after.driverId)).get(),
+    driverCreditStanding(ctx, after.driverId),
+  ]);
+  if (driver?.status !== "online") {
+    return { ok: false, code: "driver_offline", detail: "Go online before accepting rides" };
+  }
+  if (credit.mayAcceptRides) return null;
+  return {
+    ok: false,
+    code: "driver_credit_insufficient",
+    detail: `Your prepaid credit (${credit.creditCents} centavos) is below the floor of ${credit.floorCents}; top up to accept rides`,
+  };
 }
 
 /** The ride as D1 has it, and its events after `afterSeq`: how a room catches up with D1. */

@@ -22,8 +22,11 @@ export interface ReportedTrip {
  * back as a value, not a throw, because it crosses an RPC boundary.
  */
 export interface RideRoomPort {
-  /** Records a new ride; idempotent, a second call returns the ride as it is. */
-  create(row: RideRow): Promise<ActResult>;
+  /**
+   * Records a new ride; idempotent, a second call returns the ride as it is. With `reply`, the
+   * request's idempotency record is completed in the same D1 batch (`replyStored` says it was).
+   */
+  create(row: RideRow, reply?: StoredReply): Promise<CreateResult>;
   act(action: RideAction): Promise<ActResult>;
   /** The assigned driver ends the trip; the room settles the fare from its own trace. */
   complete(driverId: string, reported: ReportedTrip): Promise<ActResult>;
@@ -38,10 +41,26 @@ export interface RideRoomPort {
    */
   forgetPerson(role: "passenger" | "driver"): Promise<void>;
   /** The ride's status and driver as the room holds them, with no D1 read; null if no such ride. */
-  standing(): Promise<{ status: RideRow["status"]; driverId: string | null; expiresAt: string } | null>;
+  standing(): Promise<RideStanding | null>;
   /** Closes the user's sockets on this ride (of one session, if named); answers how many. */
   closeSockets(userId: string, end: SocketsEnd): Promise<number>;
 }
+
+/** The reply to store with a new ride: the request's key, and what it answers. */
+export interface StoredReply {
+  /** The caller's key and its request's hash (the idempotency service's `KeyRef`). */
+  ref: { userId: string; key: string; requestHash: string };
+  status: number;
+  body: string;
+}
+
+export type CreateResult = (ActResult & { ok: false }) | { ok: true; ride: RideRow; replyStored: boolean };
+
+/** A ride as its room holds it, enough to judge an accept without D1. */
+export type RideStanding = Pick<
+  RideRow,
+  "status" | "driverId" | "expiresAt" | "category" | "pickupLat" | "pickupLng"
+>;
 
 /** The ride a room answered with, or its refusal as an API error. */
 export function rideOrThrow(result: ActResult): RideRow {

@@ -10,10 +10,20 @@ export interface SettlementConfig {
   minPayoutCents: number;
   payoutFeeCents: number;
   creditFloorCents: number;
+  /** How long a newly registered payout key waits before its first payout. */
+  payoutKeyCooldownSeconds: number;
+  /** The most a driver may pay out per São Paulo day (payouts not failed), in centavos. */
+  payoutDailyLimitCents: number;
+  /** Payouts above this wait for a person's approval; null: none do. */
+  approvalThresholdCents: number | null;
   updatedAt: string;
 }
 
-export type SettlementConfigInput = Omit<SettlementConfig, "updatedAt">;
+type PayoutSafety = "payoutKeyCooldownSeconds" | "payoutDailyLimitCents" | "approvalThresholdCents";
+
+/** The payout-safety settings may be left out of a replacement: they then keep their value. */
+export type SettlementConfigInput = Omit<SettlementConfig, "updatedAt" | PayoutSafety> &
+  Partial<Pick<SettlementConfig, PayoutSafety>>;
 
 const Holidays = z.array(z.string().regex(/^\d{4}-\d{2}-\d{2}$/));
 
@@ -27,6 +37,9 @@ export async function getSettlementConfig(ctx: ServiceContext): Promise<Settleme
     minPayoutCents: row.minPayoutCents,
     payoutFeeCents: row.payoutFeeCents,
     creditFloorCents: row.creditFloorCents,
+    payoutKeyCooldownSeconds: row.payoutKeyCooldownSeconds,
+    payoutDailyLimitCents: row.payoutDailyLimitCents,
+    approvalThresholdCents: row.approvalThresholdCents,
     updatedAt: row.updatedAt,
   };
 }
@@ -39,6 +52,8 @@ export function settlementConfigView(config: SettlementConfig) {
     min_payout_cents: config.minPayoutCents,
     payout_fee_cents: config.payoutFeeCents,
     credit_floor_cents: config.creditFloorCents,
+    payout_key_cooldown_seconds: config.payoutKeyCooldownSeconds,
+    payout_daily_limit_cents: config.payoutDailyLimitCents,
     updated_at: config.updatedAt,
   };
 }
@@ -59,6 +74,12 @@ export async function updateSettlementConfig(
   const updatedAt = ctx.now().toISOString();
   const after: SettlementConfig = {
     ...input,
+    payoutKeyCooldownSeconds: input.payoutKeyCooldownSeconds ?? before.payoutKeyCooldownSeconds,
+    payoutDailyLimitCents: input.payoutDailyLimitCents ?? before.payoutDailyLimitCents,
+    approvalThresholdCents:
+      input.approvalThresholdCents === undefined
+        ? before.approvalThresholdCents
+        : input.approvalThresholdCents,
     holidays: [...new Set(input.holidays)].sort(),
     updatedAt,
   };
@@ -70,6 +91,9 @@ export async function updateSettlementConfig(
       minPayoutCents: after.minPayoutCents,
       payoutFeeCents: after.payoutFeeCents,
       creditFloorCents: after.creditFloorCents,
+      payoutKeyCooldownSeconds: after.payoutKeyCooldownSeconds,
+      payoutDailyLimitCents: after.payoutDailyLimitCents,
+      approvalThresholdCents: after.approvalThresholdCents,
       updatedAt,
     })
     .where(eq(settlementConfig.id, 1));

@@ -25,6 +25,7 @@ import { ApiError } from "../../lib/problem";
 import { auditStatement } from "../audit/statement";
 import { closeUserSockets } from "../auth/end-sessions";
 import type { ServiceContext } from "../context";
+import { forgetIndexedDriver } from "../drivers/index-sync";
 import { enforceRateLimit, resetRateLimit } from "../requests/rate-limit";
 
 /** What is refused before anything is erased: the caller must settle it first. */
@@ -99,6 +100,9 @@ export async function eraseAccount(
     .from(driverDocuments)
     .where(eq(driverDocuments.driverId, userId))
     .all();
+  // The user's channel first, so every session is refused even if the batch then fails.
+  await ctx.userChannel(userId).setStatus(userId, "blocked");
+  await forgetIndexedDriver(ctx, userId);
   await ctx.db.batch([
     ctx.db
       .update(users)

@@ -10,6 +10,8 @@ export interface WalletView {
   pending_cents: number;
   available_cents: number;
   credit_cents: number;
+  /** What the driver owes the platform: minus a negative available balance, else 0. */
+  debt_cents: number;
   currency: "BRL";
 }
 
@@ -22,6 +24,7 @@ export async function walletOf(ctx: ServiceContext, driverId: string): Promise<W
     pending_cents: pending ?? 0,
     available_cents: available ?? 0,
     credit_cents: credit ?? 0,
+    debt_cents: Math.max(0, -(available ?? 0)),
     currency: "BRL",
   };
 }

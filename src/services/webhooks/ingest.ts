@@ -55,6 +55,12 @@ export function verifyEfiSender(
 const ROWS_PER_INSERT = 10;
 /** `sendBatch` takes at most 100 messages. */
 const MESSAGES_PER_SEND = 100;
+/**
+ * A stored row still `received` this long after it was stored is re-queued when Efí delivers its
+ * item again: its message was lost (a crash between storing and queueing, a message that ran out
+ * of retries). Younger rows are in flight; concurrent copies of one delivery queue nothing twice.
+ */
+export const REQUEUE_AFTER_MS = 60_000;
 
 export interface IngestResult {
   /** Items in the notification that we keep (final outcomes). */
@@ -66,9 +72,10 @@ export interface IngestResult {
 /**
  * Parses a verified notification, stores each item once (`INSERT … ON CONFLICT DO NOTHING
  * RETURNING`: the unique index on end-to-end id, kind and refund id decides, so concurrent or
- * replayed deliveries store nothing twice) and queues only the rows stored now. If queueing
- * fails, those rows are removed again and the error answers 500, so Efí's retry stores and
- * queues them then: a stored row is always a queued one.
+ * replayed deliveries store nothing twice) and queues the rows stored now, plus any row of these
+ * items stored earlier that is still unprocessed after `REQUEUE_AFTER_MS` (its message was lost:
+ * Efí's redelivery or `reenviar` must not be swallowed by the dedup). If queueing fails, the rows
+ * stored now are removed again and the error answers 500, so Efí's retry stores and queues them.
  */
 export async function ingestEfiNotification(ctx: ServiceContext, bodyText: string): Promise<IngestResult> {
   const parsed = parseEfiNotification(bodyText);
@@ -101,6 +108,7 @@ export async function ingestEfiNotification(ctx: ServiceContext, bodyText: strin
     const results = await ctx.db.batch(inserts as [(typeof inserts)[number], ...typeof inserts]);
     fresh = results.flat();
   }
+  const stale = fresh.length < values.length ? await staleUnprocessed(ctx, values, now) : [];
   if (fresh.length > 0) {
     try {
       await enqueueWebhookEvents(ctx, fresh);
@@ -125,12 +133,51 @@ export async function ingestEfiNotification(ctx: ServiceContext, bodyText: strin
       throw error;
     }
   }
+  if (stale.length > 0) {
+    // Already stored but never processed: queue them again (the row's status guards the rest).
+    await enqueueWebhookEvents(ctx, stale);
+    ctx.log.warn("efi_webhook.requeued", { ids: stale.map((row) => row.id).join(",") });
+  }
   ctx.log.info("efi_webhook.received", {
     items: values.length,
     stored: fresh.length,
+    requeued: stale.length,
     ignored: parsed.ignored,
   });
   return { items: values.length, stored: fresh.length };
+}
+
+/** Rows of these items stored before, still `received` after `REQUEUE_AFTER_MS`. */
+async function staleUnprocessed(
+  ctx: ServiceContext,
+  values: { kind: WebhookEventKind; endToEndId: string; subId: string }[],
+  now: Date,
+): Promise<{ id: string; kind: WebhookEventKind }[]> {
+  const wanted = new Set(values.map((v) => `${v.endToEndId}|${v.kind}|${v.subId}`));
+  const before = new Date(now.getTime() - REQUEUE_AFTER_MS).toISOString();
+  const out: { id: string; kind: WebhookEventKind }[] = [];
+  for (const ids of chunk([...new Set(values.map((v) => v.endToEndId))], 90)) {
+    const rows = await ctx.db
+      .select({
+        id: webhookEvents.id,
+        kind: webhookEvents.kind,
+        endToEndId: webhookEvents.endToEndId,
+        subId: webhookEvents.subId,
+      })
+      .from(webhookEvents)
+      .where(
+        and(
+          inArray(webhookEvents.endToEndId, ids),
+          eq(webhookEvents.status, "received"),
+          lt(webhookEvents.receivedAt, before),
+        ),
+      )
+      .all();
+    for (const row of rows) {
+      if (wanted.has(`${row.endToEndId}|${row.kind}|${row.subId}`)) out.push({ id: row.id, kind: row.kind });
+    }
+  }
+  return out;
 }
 
 /** Queues stored rows for the payments consumer (each message parsed before it is sent). */

@@ -1,8 +1,9 @@
 import { eq } from "drizzle-orm";
 import { webhookEvents } from "../../db/schema";
 import type { ServiceContext } from "../context";
+import { flaggedPixRefundOf, settleFlaggedPixRefund } from "../reconcile/flagged-pix-refund";
 import { readStoredItem } from "./ingest";
-import { flag, type ProcessOutcome } from "./outcome";
+import { flag, markProcessed, type ProcessOutcome } from "./outcome";
 import { confirmReceivedPix } from "./pix-received";
 import { confirmPixSent } from "./pix-sent";
 import { confirmRefund } from "./refund";
@@ -31,8 +32,21 @@ export async function processWebhookEvent(
   switch (item.kind) {
     case "pix_received":
       return confirmReceivedPix(ctx, row, item, options.attempts);
-    case "refund":
-      return confirmRefund(ctx, row, item, options.attempts);
+    case "refund": {
+      // A refund of a flagged Pix (no payment behind it) is settled on its own row.
+      const flagged = item.of === "received" ? await flaggedPixRefundOf(ctx, item.refund_id) : undefined;
+      if (!flagged) return confirmRefund(ctx, row, item, options.attempts);
+      const refund = await ctx.efi.getRefund(item.e2e_id, item.refund_id);
+      if (refund.status === "EM_PROCESSAMENTO") return { status: "retry", detail: "refund in processing" };
+      const applied = await settleFlaggedPixRefund(ctx, flagged.id, refund.status, refund.reason);
+      return applied === "conflict"
+        ? flag(
+            ctx,
+            row,
+            `flagged Pix refund ${flagged.id} is already ${flagged.status}; Efí reports ${refund.status}`,
+          )
+        : markProcessed(ctx, row);
+    }
     case "pix_sent":
       return confirmPixSent(ctx, row, item, options.attempts);
   }

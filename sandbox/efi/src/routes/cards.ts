@@ -66,6 +66,7 @@ const oneStepSchema = z.object({
 export const cardRoutes = new Hono<SandboxEnv>();
 
 cardRoutes.use("/v1/charge/*", requireCobrancasToken);
+cardRoutes.use("/v1/charges", requireCobrancasToken);
 cardRoutes.use("/v1/notification/*", requireCobrancasToken);
 
 function validationError(issue: z.core.$ZodIssue) {
@@ -178,6 +179,28 @@ cardRoutes.get("/v1/charge/:id", async (c) => {
   const charge = id === null ? null : await findCard(c.get("deps").db, id);
   if (!charge) throw notFound();
   return c.json({ code: 200, data: await chargeView(c.get("deps").db, charge) });
+});
+
+/**
+ * The charges carrying a `metadata.custom_id`: `{code: 200, data: [charge…]}`, oldest first; an
+ * empty list when none does. The way to find a charge whose creation reply was lost.
+ */
+cardRoutes.get("/v1/charges", async (c) => {
+  const db = c.get("deps").db;
+  const customId = c.req.query("custom_id");
+  if (!customId) {
+    throw cobrancas(400, 3500034, "validation_error", {
+      property: "/custom_id",
+      message: "custom_id é obrigatório",
+    });
+  }
+  const { results } = await db
+    .prepare("SELECT * FROM card_charges WHERE custom_id = ? ORDER BY charge_id")
+    .bind(customId)
+    .all<CardRow>();
+  const data = [];
+  for (const charge of results) data.push(await chargeView(db, charge));
+  return c.json({ code: 200, data });
 });
 
 /** Full refund when `amount` is omitted; the charge must be paid and the amount within what is left. */

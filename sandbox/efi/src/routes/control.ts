@@ -17,7 +17,7 @@ import { FAIL_NEXT_SEND } from "./pix-send";
 
 export const controlRoutes = new Hono<SandboxEnv>();
 
-async function controlBody<T extends z.ZodType>(c: Context<SandboxEnv>, schema: T) {
+export async function controlBody<T extends z.ZodType>(c: Context<SandboxEnv>, schema: T) {
   const raw = await readJson(c).catch(() => {
     throw control(400, "invalid_request", "The body must be JSON");
   });
@@ -33,7 +33,7 @@ async function controlBody<T extends z.ZodType>(c: Context<SandboxEnv>, schema: 
   return parsed.data as z.infer<T>;
 }
 
-const valorSchema = z
+export const valorSchema = z
   .string()
   .regex(VALOR_PATTERN, 'an Efí amount such as "12.34"')
   .refine((v) => parseValor(v) > 0, "must be more than 0.00");

@@ -7,7 +7,16 @@ import { bcb, checkParam, legacy, parseBody } from "../errors";
 import { DEFAULT_SEND_ERROR, type SendError, settleSend } from "../flows";
 import { ID_ENVIO_PATTERN, newE2eId } from "../ids";
 import { formatValor, parseValor, VALOR_PATTERN } from "../money";
-import { findSend, findSendByE2e, findWebhook, insertSend, type SendRow, takeFlag } from "../store";
+import {
+  findSend,
+  findSendByE2e,
+  findWebhook,
+  insertSend,
+  listSendRefunds,
+  type SendRow,
+  takeFlag,
+} from "../store";
+import { assertKeyOwner } from "./key-owners";
 
 /**
  * Pix sends (`PUT /v3/gn/pix/:idEnvio`) with homologação's rules: R$0.01–10.00 is confirmed and
@@ -78,6 +87,7 @@ async function sendPix(c: Context<SandboxEnv>) {
       `Em homologação, envios por chave só são aceitos para ${HOMOLOGACAO_FAVORED_KEY}`,
     );
   }
+  if ("chave" in favorecido) await assertKeyOwner(deps.db, favorecido);
   if (valorCents > 2000) throw legacy(422, "pagamento_negado", "Pagamento negado por análises");
 
   const now = deps.now();
@@ -170,6 +180,68 @@ function sendView(send: SendRow) {
   };
 }
 
+/** A read of a send lists the money the receiving bank returned on it, like a received Pix's refunds. */
+async function sendReadView(db: D1Database, send: SendRow) {
+  const returns = await listSendRefunds(db, send.e2e_id);
+  return {
+    ...sendView(send),
+    ...(returns.length
+      ? {
+          devolucoes: returns.map((r) => ({
+            id: r.id,
+            rtrId: r.rtr_id,
+            valor: formatValor(r.valor_cents),
+            horario: { solicitacao: r.horario, liquidacao: r.horario },
+            status: "DEVOLVIDO",
+          })),
+        }
+      : {}),
+  };
+}
+
+/**
+ * The Pix sent between `inicio` and `fim` (by request time, both required): `{parametros{inicio,
+ * fim, paginacao}, pix[]}`, oldest first, each as a read of the send; paginated like the other
+ * lists (`paginacao.paginaAtual` from 0, `paginacao.itensPorPagina` 100 by default).
+ */
+pixSendRoutes.get("/v2/gn/pix/enviados", requireScope("gn.pix.send.read"), async (c) => {
+  const db = c.get("deps").db;
+  const from = new Date(c.req.query("inicio") ?? "");
+  const to = new Date(c.req.query("fim") ?? "");
+  if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime()) || to < from) {
+    throw bcb(
+      400,
+      "ParametroInvalido",
+      "Parâmetro inválido",
+      "inicio e fim são obrigatórios, com fim >= inicio.",
+    );
+  }
+  const page = Math.max(0, Number(c.req.query("paginacao.paginaAtual") ?? 0) || 0);
+  const perPage = Math.min(1000, Math.max(1, Number(c.req.query("paginacao.itensPorPagina") ?? 100) || 100));
+  const { results } = await db
+    .prepare(
+      "SELECT * FROM pix_sends WHERE solicitacao >= ? AND solicitacao <= ? ORDER BY solicitacao, id_envio",
+    )
+    .bind(from.toISOString(), to.toISOString())
+    .all<SendRow>();
+  const pix = [];
+  for (const send of results.slice(page * perPage, (page + 1) * perPage))
+    pix.push(await sendReadView(db, send));
+  return c.json({
+    parametros: {
+      inicio: from.toISOString(),
+      fim: to.toISOString(),
+      paginacao: {
+        paginaAtual: page,
+        itensPorPagina: perPage,
+        quantidadeDePaginas: Math.ceil(results.length / perPage),
+        quantidadeTotalDeItens: results.length,
+      },
+    },
+    pix,
+  });
+});
+
 pixSendRoutes.get("/v2/gn/pix/enviados/id-envio/:idEnvio", requireScope("gn.pix.send.read"), async (c) => {
   const send = await findSend(c.get("deps").db, c.req.param("idEnvio"));
   if (!send) {
@@ -180,7 +252,7 @@ pixSendRoutes.get("/v2/gn/pix/enviados/id-envio/:idEnvio", requireScope("gn.pix.
       "Pix enviado não encontrado para o idEnvio informado.",
     );
   }
-  return c.json(sendView(send));
+  return c.json(await sendReadView(c.get("deps").db, send));
 });
 
 pixSendRoutes.get("/v2/gn/pix/enviados/:e2eId", requireScope("gn.pix.send.read"), async (c) => {
@@ -193,5 +265,5 @@ pixSendRoutes.get("/v2/gn/pix/enviados/:e2eId", requireScope("gn.pix.send.read")
       "Pix enviado não encontrado para o e2eId informado.",
     );
   }
-  return c.json(sendView(send));
+  return c.json(await sendReadView(c.get("deps").db, send));
 });

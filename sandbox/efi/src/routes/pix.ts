@@ -2,11 +2,11 @@ import { Hono } from "hono";
 import { z } from "zod";
 import { requireScope } from "../auth";
 import type { SandboxEnv } from "../context";
-import { checkParam, legacy, parseBody } from "../errors";
-import { pixWithRefunds, refundView, settleRefund } from "../flows";
+import { checkParam, jsonInvalido, legacy, parseBody } from "../errors";
+import { pixItem, pixWithRefunds, refundView, settleRefund } from "../flows";
 import { DEVOLUCAO_ID_PATTERN, E2E_ID_PATTERN, newRtrId } from "../ids";
 import { parseValor, VALOR_PATTERN } from "../money";
-import { findPix, findRefund, insertRefund, type RefundRow } from "../store";
+import { findPix, findRefund, insertRefund, listRefunds, type PixRow, type RefundRow } from "../store";
 
 /**
  * Received Pix (`/v2/pix/:e2eId`) and their refunds (`/devolucao/:id`). The refunds of one Pix, rejected ones
@@ -18,6 +18,64 @@ const pixNotFound = () =>
   legacy(400, "pix_nao_encontrado", "Nenhum pix encontrado para o identificador informado");
 
 export const pixRoutes = new Hono<SandboxEnv>();
+
+/**
+ * The statement of received Pix: `{parametros{inicio, fim, paginacao}, pix[]}`, each item with
+ * `chave` and its `devolucoes`, received between `inicio` and `fim` (both required, RFC 3339),
+ * oldest first, paginated like the cob list (`paginacao.paginaAtual` from 0,
+ * `paginacao.itensPorPagina` 100 by default).
+ */
+pixRoutes.get("/v2/pix", requireScope("pix.read"), async (c) => {
+  const deps = c.get("deps");
+  const inicio = c.req.query("inicio");
+  const fim = c.req.query("fim");
+  if (!inicio || !fim) {
+    throw jsonInvalido(
+      [!inicio && "inicio", !fim && "fim"].filter(Boolean).map((name) => ({
+        chave: "required",
+        caminho: ".query",
+        mensagem: `deve ter a propriedade obrigatória ${name}`,
+      })),
+    );
+  }
+  const from = new Date(inicio);
+  const to = new Date(fim);
+  if (Number.isNaN(from.getTime()) || Number.isNaN(to.getTime())) {
+    throw jsonInvalido([
+      { chave: "format", caminho: ".query.inicio", mensagem: 'deve corresponder ao formato "date-time"' },
+    ]);
+  }
+  if (to < from)
+    throw legacy(400, "valor_invalido", "Campo de data fim deve ser maior ou igual ao campo de data inicio");
+  const page = Math.max(0, Number(c.req.query("paginacao.paginaAtual") ?? 0) || 0);
+  const perPage = Math.min(1000, Math.max(1, Number(c.req.query("paginacao.itensPorPagina") ?? 100) || 100));
+  const { results } = await deps.db
+    .prepare("SELECT * FROM pix_received WHERE horario >= ? AND horario <= ? ORDER BY horario, e2e_id")
+    .bind(from.toISOString(), to.toISOString())
+    .all<PixRow>();
+  const slice = results.slice(page * perPage, (page + 1) * perPage);
+  const pix = [];
+  for (const row of slice) {
+    const refunds = await listRefunds(deps.db, row.e2e_id);
+    pix.push({
+      ...pixItem(row, true),
+      ...(refunds.length ? { devolucoes: refunds.map((r) => refundView(r, true)) } : {}),
+    });
+  }
+  return c.json({
+    parametros: {
+      inicio: from.toISOString(),
+      fim: to.toISOString(),
+      paginacao: {
+        paginaAtual: page,
+        itensPorPagina: perPage,
+        quantidadeDePaginas: Math.ceil(results.length / perPage),
+        quantidadeTotalDeItens: results.length,
+      },
+    },
+    pix,
+  });
+});
 
 pixRoutes.get("/v2/pix/:e2eId", requireScope("pix.read"), async (c) => {
   const deps = c.get("deps");

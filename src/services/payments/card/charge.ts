@@ -1,17 +1,15 @@
-import { and, eq } from "drizzle-orm";
-import { payments, rides } from "../../../db/schema";
+import { payments } from "../../../db/schema";
 import type { CardChargeResult } from "../../../integrations/card/provider";
 import { EfiError } from "../../../integrations/efi/errors";
 import { newId } from "../../../lib/ids";
-import { paymentPoint } from "../../../lib/metrics";
 import type { ServiceContext } from "../../context";
-import { recordRidePayment } from "../../ledger/ride-postings";
+import { noteMoneyMoved } from "../../requests/idempotency";
 import type { RideView } from "../../rides/view";
-import { walletOf } from "../../wallet/balances";
 import type { PaymentRow } from "../rows";
+import { cardNotificationUrl } from "./notification-url";
 import { type CardRow, latestCard } from "./on-file";
+import { applyCardResult, failCardPayment, settleCardAttempt } from "./outcome";
 import { cardPayer } from "./payer";
-import { cardPaymentView } from "./view";
 
 // Card payments of rides, charged on the passenger's most recent card on file.
 //
@@ -20,7 +18,7 @@ import { cardPaymentView } from "./view";
 //   fare, driver pending ← share, revenue ← commission) and `paid`, then `payment.confirmed`.
 //   Refused: `failed` with the provider's reason, then `payment.failed`; the ride stays completed
 //   and payable. Pending (the issuer or Efí's risk analysis has not decided): left `pending`, with
-//   its charge id; Efí's card notification would confirm it later (not handled yet).
+//   its charge id; Efí's card notification (`applyCardNotification`) or the reconciler decides it.
 // - `retryCardPayment` (the passenger, on a failed payment) claims the payment with one guarded
 //   update (failed → pending, attempt + 1), so two concurrent retries charge once, and charges
 //   again, on another card if asked.
@@ -28,7 +26,8 @@ import { cardPaymentView } from "./view";
 //   so every provider charge can be matched to one attempt of one payment.
 // - Nothing here throws into the ride's completion: a failure is logged and leaves the payment
 //   failed (retryable), except when the provider may have charged the card (no answer, or a 5xx):
-//   then it stays pending with reason `outcome_unknown` for reconciliation, never charged again.
+//   then it stays pending with reason `outcome_unknown` for the reconciler, never charged again.
+//   So does a reply with a status we do not know.
 
 /**
  * Charges a completed card ride on the passenger's most recent card. Called once the ride is
@@ -102,21 +101,22 @@ export async function attemptCharge(
   card: CardRow | undefined,
 ): Promise<PaymentRow> {
   const fields = { payment_id: payment.id, ride_id: payment.rideId, attempt: payment.attempt };
-  if (!card) return fail(ctx, payment, "no_card_on_file");
+  if (!card) return failCardPayment(ctx, payment, "no_card_on_file");
   let payer: Awaited<ReturnType<typeof cardPayer>>;
   try {
     payer = await cardPayer(ctx, payment.payerId);
   } catch (error) {
     // E.g. a CPF ciphertext the key cannot open: charge nothing, leave the payment retryable.
     ctx.log.error("card charge impossible: customer data unreadable", { ...fields, error: String(error) });
-    return fail(ctx, payment, "customer_data_unreadable");
+    return failCardPayment(ctx, payment, "customer_data_unreadable");
   }
   if ("missing" in payer) {
     ctx.log.error("card charge impossible: customer data missing", { ...fields, missing: payer.missing });
-    return fail(ctx, payment, `customer_data_incomplete: ${payer.missing}`);
+    return failCardPayment(ctx, payment, `customer_data_incomplete: ${payer.missing}`);
   }
 
   let result: CardChargeResult;
+  noteMoneyMoved(ctx); // from here a rerun could charge the card twice
   try {
     result = await ctx.cards.charge({
       amountCents: payment.amountCents,
@@ -125,129 +125,27 @@ export async function attemptCharge(
       billingAddress: payer.billingAddress,
       description: `Corrida ${payment.rideId}`,
       idempotencyKey: `${payment.id}:${payment.attempt}`,
+      notificationUrl: cardNotificationUrl(ctx.config),
     });
   } catch (error) {
     const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    if (error instanceof EfiError && error.outcomeUnknown) {
+    // A 2xx Efí answered but we could not read is as unknown as no answer: Efí may have charged.
+    if (error instanceof EfiError && (error.outcomeUnknown || (error.status >= 200 && error.status < 300))) {
       // The card may have been charged: repeating the charge could take the money twice.
       ctx.log.error("card charge outcome unknown; reconcile by custom_id", {
         ...fields,
         custom_id: `${payment.id}:${payment.attempt}`,
         error: detail,
       });
-      return (await settle(ctx, payment, { failureReason: "outcome_unknown" })) ?? payment;
+      return (await settleCardAttempt(ctx, payment, { failureReason: "outcome_unknown" })) ?? payment;
     }
     ctx.log.error("card charge failed", { ...fields, error: detail });
-    return fail(ctx, payment, error instanceof EfiError ? `provider_error: ${error.code}` : "provider_error");
-  }
-
-  if (result.status === "refused") {
-    ctx.log.info("card charge refused", { ...fields, reason: result.reason });
-    return fail(ctx, payment, result.reason, result.chargeId);
-  }
-  if (result.status === "pending") {
-    ctx.log.info("card charge pending at the provider", { ...fields, charge_id: result.chargeId });
-    return (await settle(ctx, payment, { cardChargeId: result.chargeId })) ?? payment;
-  }
-
-  const now = ctx.now();
-  let transactionId: string;
-  try {
-    const posted = await recordRidePayment(ctx, {
-      rideId: payment.rideId ?? "",
-      method: "card",
-      amountCents: payment.amountCents,
-      provider: ctx.cards.name,
-      providerReference: result.chargeId,
-      confirmedAt: now,
-    });
-    transactionId = posted.transactionId;
-  } catch (error) {
-    // The card was charged but the ledger refused it: a person must look; never charge again.
-    ctx.log.error("approved card charge could not be recorded", {
-      ...fields,
-      charge_id: result.chargeId,
-      error: error instanceof Error ? `${error.name}: ${error.message}` : String(error),
-    });
-    return (
-      (await settle(ctx, payment, { cardChargeId: result.chargeId, failureReason: "ledger_error" })) ??
-      payment
+    return failCardPayment(
+      ctx,
+      payment,
+      error instanceof EfiError ? `provider_error: ${error.code}` : "provider_error",
     );
   }
-  const paid = await settle(ctx, payment, {
-    status: "paid",
-    cardChargeId: result.chargeId,
-    ledgerTransactionId: transactionId,
-    failureReason: null,
-    paidAt: now.toISOString(),
-  });
-  if (!paid) return payment;
-  ctx.metrics.record(paymentPoint("confirmed", paid));
-  await announce(ctx, "payment.confirmed", paid);
-  return paid;
-}
 
-/** Marks the attempt failed (retryable) and tells the passenger. */
-async function fail(
-  ctx: ServiceContext,
-  payment: PaymentRow,
-  reason: string,
-  cardChargeId?: string,
-): Promise<PaymentRow> {
-  const failed = await settle(ctx, payment, {
-    status: "failed",
-    failureReason: reason,
-    ...(cardChargeId ? { cardChargeId } : {}),
-  });
-  if (!failed) return payment;
-  ctx.metrics.record(paymentPoint("failed", failed));
-  await announce(ctx, "payment.failed", failed);
-  return failed;
-}
-
-/** Writes an attempt's outcome, only if the payment is still pending at that attempt. */
-function settle(
-  ctx: ServiceContext,
-  payment: PaymentRow,
-  changes: Partial<
-    Pick<PaymentRow, "status" | "cardChargeId" | "failureReason" | "ledgerTransactionId" | "paidAt">
-  >,
-): Promise<PaymentRow | undefined> {
-  return ctx.db
-    .update(payments)
-    .set({ ...changes, updatedAt: ctx.now().toISOString() })
-    .where(
-      and(eq(payments.id, payment.id), eq(payments.status, "pending"), eq(payments.attempt, payment.attempt)),
-    )
-    .returning()
-    .get();
-}
-
-/**
- * `payment.confirmed` / `payment.failed` to the passenger's channel and the ride's sockets, as the
- * Pix side sends them; on a confirmation, `wallet.updated` to the driver. Never throws: the
- * payment is durable, a lost event is a missed notification.
- */
-async function announce(
-  ctx: ServiceContext,
-  type: "payment.confirmed" | "payment.failed",
-  row: PaymentRow,
-): Promise<void> {
-  try {
-    await ctx.publish({ type, data: cardPaymentView(row) }, { ride: row.rideId, users: [row.payerId] });
-    if (type !== "payment.confirmed" || !row.rideId) return;
-    const ride = await ctx.db
-      .select({ driverId: rides.driverId })
-      .from(rides)
-      .where(eq(rides.id, row.rideId))
-      .get();
-    if (ride?.driverId) {
-      await ctx.publish(
-        { type: "wallet.updated", data: await walletOf(ctx, ride.driverId) },
-        { users: [ride.driverId] },
-      );
-    }
-  } catch (error) {
-    ctx.log.warn("card payment event not sent", { payment_id: row.id, type, error: String(error) });
-  }
+  return applyCardResult(ctx, payment, result);
 }

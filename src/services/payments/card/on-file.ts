@@ -75,9 +75,13 @@ export async function listCards(ctx: ServiceContext, userId: string, page: PageQ
   return { items: items.map(cardView), next_cursor };
 }
 
-/** Whether the user has a card to charge (a card ride needs one). */
-export async function hasCard(ctx: ServiceContext, userId: string): Promise<boolean> {
-  return (await latestCard(ctx, userId)) !== undefined;
+/** Whether the user has a card to charge (a card ride needs one): the query, for a caller's batch. */
+export function cardOnFileQuery(ctx: ServiceContext, userId: string) {
+  return ctx.db
+    .select({ id: paymentMethods.id })
+    .from(paymentMethods)
+    .where(eq(paymentMethods.userId, userId))
+    .limit(1);
 }
 
 /** The card a ride is charged on: the most recently added. */
