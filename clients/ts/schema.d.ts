@@ -1696,7 +1696,7 @@ export interface components {
         };
         Me: components["schemas"]["User"] & {
             /** @description What the role may do (empty for passengers and drivers): a staff tool shows only these */
-            permissions: ("pricing:read" | "pricing:write" | "commission:read" | "commission:write" | "settlements:read" | "settlements:write" | "audit:read" | "users:read" | "users:block" | "reports:read" | "payments:refund" | "payouts:approve" | "ledger:read" | "drivers:review" | "reconcile:run")[];
+            permissions: ("pricing:read" | "pricing:write" | "commission:read" | "commission:write" | "settlements:read" | "settlements:write" | "audit:read" | "users:read" | "users:block" | "reports:read" | "payments:refund" | "ledger:read" | "drivers:review" | "reconcile:run")[];
         };
         PersonalDataExport: {
             exported_at: string;

@@ -13,7 +13,6 @@ const EXPECTED: Record<(typeof USER_ROLES)[number], readonly Permission[]> = {
     "settlements:write",
     "reports:read",
     "payments:refund",
-    "payouts:approve",
     "ledger:read",
     "audit:read",
     "reconcile:run",
