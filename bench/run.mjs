@@ -7,7 +7,8 @@
 //          --sockets <n> (100)  --rides <n> (requests in the POST /v1/rides scenario; by default
 //          about --duration seconds' worth, from a short calibration run)
 //          --city-drivers <n> (1000; 0 skips the city)  --city-duration <s> (60)
-//          --city-rides-per-min <n> (30)  --out <file> (bench/results.json)
+//          --city-rides-per-min <n> (30)  --pix-rides <n> (30; 0 skips the Pix confirmation)
+//          --disk-state (the server's local state on disk, not in /dev/shm)  --out <file> (bench/results.json)
 //
 // Prints a table and writes bench/results.json. Exits 1 when a race round or a city ride fails or
 // the server answered 5xx / dropped connections anywhere; 2 when the bench itself could not run.
@@ -34,6 +35,7 @@ import { city, spread } from "./lib/city.mjs";
 import { fanout } from "./lib/fanout.mjs";
 import * as load from "./lib/load.mjs";
 import { offerLatency } from "./lib/offers.mjs";
+import { pixConfirmScenario } from "./lib/pix-confirm.mjs";
 import { probeRoutes } from "./lib/probes.mjs";
 import { acceptRace } from "./lib/race.mjs";
 import { render } from "./lib/report.mjs";
@@ -62,6 +64,8 @@ function options() {
       "city-drivers": { type: "string", default: "1000" },
       "city-duration": { type: "string", default: "60" },
       "city-rides-per-min": { type: "string", default: "30" },
+      "pix-rides": { type: "string", default: "30" },
+      "disk-state": { type: "boolean", default: false },
       out: { type: "string", default: join(ROOT, "bench", "results.json") },
       help: { type: "boolean", short: "h" },
     },
@@ -70,7 +74,7 @@ function options() {
     console.log(
       readFileSync(fileURLToPath(import.meta.url), "utf8")
         .split("\n")
-        .slice(0, 12)
+        .slice(0, 14)
         .map((line) => line.replace(/^\/\/ ?/, ""))
         .join("\n"),
     );
@@ -92,6 +96,8 @@ function options() {
     cityDrivers: int("city-drivers", 0),
     cityDuration: int("city-duration", 1),
     cityRidesPerMin: int("city-rides-per-min", 1),
+    pixRides: int("pix-rides", 0),
+    diskState: values["disk-state"],
     out: resolve(values.out),
   };
 }
@@ -131,6 +137,7 @@ function meta(opts, server) {
       ? `wrangler dev started by the bench (${server.url})`
       : `already running at ${server.url}`,
     bundle: server.bundle ?? null,
+    state_dir: server.stateDir ?? null,
     params: {
       duration_s: opts.duration,
       connections: opts.connections,
@@ -141,6 +148,7 @@ function meta(opts, server) {
       city_drivers: opts.cityDrivers,
       city_duration_s: opts.cityDuration,
       city_rides_per_min: opts.cityRidesPerMin,
+      pix_rides: opts.pixRides,
     },
   };
 }
@@ -171,7 +179,7 @@ async function main() {
   process.once("SIGTERM", stopOnSignal);
 
   const started = Date.now();
-  server = opts.url ? await attachServer(opts.url) : await startServer({ log });
+  server = opts.url ? await attachServer(opts.url) : await startServer({ log, diskState: opts.diskState });
   let keepState = true;
   try {
     const { url } = server;
@@ -184,6 +192,7 @@ async function main() {
       probes: null,
       round_trip_budgets: null,
       city: null,
+      pix_confirm: null,
       settle: [],
       problems: [],
     };
@@ -402,6 +411,23 @@ async function main() {
     });
     await cancelOpenRides(url, [fanoutPassenger]);
     results.round_trip_budgets = budgetRows(results);
+
+    if (opts.pixRides > 0) {
+      await settle("pix_confirm");
+      mark = server.logMark();
+      cpu = server.cpuMeter();
+      results.pix_confirm = await pixConfirmScenario(url, server, { drivers, rides: opts.pixRides, log });
+      results.pix_confirm.cpu = cpu();
+      reloads("Pix confirmation", mark);
+      if (results.pix_confirm.confirmed < results.pix_confirm.rides) {
+        results.problems.push({
+          where: "Pix confirmation (sandbox pay → payment.confirmed on /v1/ws)",
+          what: `${results.pix_confirm.rides - results.pix_confirm.confirmed} of ${results.pix_confirm.rides} payments were not confirmed on the passenger's socket`,
+          samples: results.pix_confirm.failures.map((f) => JSON.stringify(f)),
+          log: interestingLog(server.logSince(mark)),
+        });
+      }
+    }
 
     if (opts.cityDrivers > 0) {
       // The city's drivers: the seeded ones (at Sé) and as many more as it needs, spread over ~4 km.

@@ -8,7 +8,7 @@ import { loadConfig } from "./lib/config";
 import { createLogger } from "./lib/logger";
 import { createMetrics } from "./lib/metrics";
 import { createPublisher } from "./objects/publisher";
-import { driverIndexOf, rateLimiterOf, rideRoomOf, userChannelOf } from "./objects/stubs";
+import { driverIndexOf, limitOf, rideRoomOf, userChannelOf } from "./objects/stubs";
 import type { ServiceContext } from "./services/context";
 import { greatCircleRouting } from "./services/pricing/routing";
 
@@ -50,7 +50,7 @@ export function createServiceContext(env: Env, requestId: string = crypto.random
     rideRoom: (rideId) => rideRoomOf(env, rideId),
     userChannel: (userId) => userChannelOf(env, userId),
     driverIndex: (area) => driverIndexOf(env, area),
-    limits: (family, subject) => rateLimiterOf(env, `${family}:${subject}`),
+    limits: (family, subject) => limitOf(env, family, subject),
     env,
   };
 }

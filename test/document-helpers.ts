@@ -13,6 +13,9 @@ export function inDays(days: number, from = new Date()): string {
   return new Date(Date.parse(`${today}T00:00:00Z`) + days * 86_400_000).toISOString().slice(0, 10);
 }
 
+/** The plate of the vehicle tests register (`registerVehicle`); the default CRLV states it. */
+export const TEST_PLATE = "BRA2E19";
+
 export const VALID_META: Record<string, Record<string, string>> = {
   cnh: {
     "x-document-number": "04512345678",
@@ -20,7 +23,11 @@ export const VALID_META: Record<string, Record<string, string>> = {
     "x-cnh-ear": "true",
     "x-cnh-category": "B",
   },
-  crlv: { "x-document-number": "00123456789", "x-document-expires-on": inDays(200) },
+  crlv: {
+    "x-document-number": "00123456789",
+    "x-document-expires-on": inDays(200),
+    "x-vehicle-plate": TEST_PLATE,
+  },
   criminal_record: { "x-document-expires-on": inDays(90) },
   vehicle_photo: {},
   selfie: {},
@@ -40,14 +47,35 @@ export function upload(
   });
 }
 
-/** Uploads a complete, valid set (the CNH with `cnh` headers on top of the valid ones). */
-export async function uploadFullSet(driver: TestUser, cnh: Record<string, string> = {}) {
+/** Registers (or replaces) the driver's vehicle through the API; a pop car with `plate`. */
+export async function registerVehicle(
+  driver: TestUser,
+  plate = TEST_PLATE,
+  more: Record<string, string> = {},
+) {
+  const reply = await call("PUT", "/v1/drivers/me/vehicle", {
+    token: driver.accessToken,
+    body: { plate, model: "Onix", color: "Prata", category: "pop", ...more },
+  });
+  expect(reply.status, reply.text).toBe(200);
+  return reply.json;
+}
+
+/**
+ * Uploads a complete, valid set (the CNH with `cnh` headers, the CRLV with `crlv` headers, on top
+ * of the valid ones). The CRLV needs the vehicle registered first (`registerVehicle`).
+ */
+export async function uploadFullSet(
+  driver: TestUser,
+  cnh: Record<string, string> = {},
+  crlv: Record<string, string> = {},
+) {
   for (const kind of ["cnh", "crlv", "criminal_record", "vehicle_photo", "selfie"]) {
     const reply = await upload(
       driver,
       kind,
       kind === "crlv" ? PDF : JPEG,
-      kind === "cnh" ? cnh : {},
+      kind === "cnh" ? cnh : kind === "crlv" ? crlv : {},
       kind === "crlv" ? "application/pdf" : "image/jpeg",
     );
     expect(reply.status, reply.text).toBe(201);

@@ -136,6 +136,7 @@ function completedRideRow(input: CompletedRideInput): typeof rides.$inferSelect 
     expiredAt: null,
     expiredReason: null,
     updatedAt: at.toISOString(),
+    surgeMultiplierBp: null,
   };
   return row;
 }

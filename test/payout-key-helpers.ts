@@ -2,6 +2,9 @@ import { env } from "cloudflare:workers";
 import { createServiceContext } from "../src/composition";
 import { encryptText, hmacSha256Hex } from "../src/lib/crypto";
 import { parsePixKey } from "../src/lib/pix-keys";
+import type { ServiceContext } from "../src/services/context";
+import { registerPayoutKey } from "../src/services/payouts/keys";
+import { getSettlementConfig } from "../src/services/settlements/config";
 import { randomCpf } from "./fee-helpers";
 import { unique } from "./helpers";
 
@@ -35,4 +38,26 @@ export async function allowPayoutsTo(driverId: string, pixKey: unknown): Promise
       "INSERT INTO payout_keys (id, driver_id, pix_key, pix_key_type, usable_from, created_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
     ).bind(`pkey_T${unique().toUpperCase()}`, driverId, normalized.normalized, normalized.type, past, past),
   ]);
+}
+
+/**
+ * Registers `pixKey` for the driver through the service, as `POST /v1/payouts/keys` would have
+ * done one cool-down before `ctx.now()`, so the key is usable now: ownership is checked and the
+ * cool-down computed by the service itself. A driver with no CPF on file first gets one, as if
+ * given at registration.
+ */
+export async function registerKeyCooledDown(ctx: ServiceContext, driverId: string, pixKey: string) {
+  const cpf = randomCpf();
+  await env.DB.prepare(
+    "UPDATE users SET cpf_ciphertext = ?, cpf_hash = ? WHERE id = ? AND cpf_ciphertext IS NULL",
+  )
+    .bind(
+      await encryptText(ctx.config.CPF_ENCRYPTION_KEY, cpf),
+      await hmacSha256Hex(ctx.config.CPF_HASH_KEY, cpf),
+      driverId,
+    )
+    .run();
+  const { payoutKeyCooldownSeconds } = await getSettlementConfig(ctx);
+  const then = new Date(ctx.now().getTime() - payoutKeyCooldownSeconds * 1000);
+  return registerPayoutKey({ ...ctx, now: () => then }, driverId, pixKey);
 }

@@ -104,7 +104,11 @@ const DOCUMENTS = {
     "x-cnh-ear": "true",
     "x-cnh-category": "B",
   },
-  crlv: { "x-document-number": "00123456789", "x-document-expires-on": inYears(1) },
+  crlv: {
+    "x-document-number": "00123456789",
+    "x-document-expires-on": inYears(1),
+    "x-vehicle-plate": "ABC1D23",
+  },
   criminal_record: { "x-document-expires-on": inYears(1) },
   vehicle_photo: {},
   selfie: {},

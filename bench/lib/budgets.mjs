@@ -5,6 +5,9 @@
 import { ROUND_TRIP_BUDGETS, roundTripSamples, saoPauloP50, verdict } from "./round-trips.mjs";
 import { percentile } from "./stats.mjs";
 
+/** A payment paid at Efí reaches the passenger's socket as `payment.confirmed` within this, at p99. */
+export const PIX_CONFIRM_P99_TARGET_MS = 1_000;
+
 function fromSamples(figures) {
   const samples = roundTripSamples();
   for (const f of figures) samples.add(f);

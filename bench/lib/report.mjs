@@ -181,6 +181,18 @@ export function render(results) {
     out.push("");
   }
 
+  if (results.pix_confirm) {
+    const x = results.pix_confirm;
+    out.push(
+      `Pix confirmation: ${x.confirmed}/${x.rides} rides paid at the Efí sandbox reached the passenger's socket as ` +
+        `payment.confirmed; ms from the pay call: p50 ${num(x.confirmed_ms.p50, 0)}, p95 ${num(x.confirmed_ms.p95, 0)}, ` +
+        `p99 ${num(x.confirmed_ms.p99, 0)}, max ${num(x.confirmed_ms.max, 0)}; ` +
+        `target p99 ≤ ${x.target_p99_ms} ms: ${x.pass ? "PASS" : "FAIL"}`,
+    );
+    out.push(`  ${cpuText(x.cpu)}`);
+    out.push("");
+  }
+
   if (results.round_trip_budgets) {
     out.push(
       `D1 round trips per request (median; sequential/total, statements in brackets) against the budgets; ` +

@@ -185,14 +185,26 @@ function groupAlive(pgid) {
 }
 
 /**
+ * Where the server's local state goes: a memory-backed directory when the machine has one, unless
+ * `diskState`. Under `wrangler dev` every new Durable Object is a SQLite file that workerd creates
+ * and syncs on its one thread, so on a disk a ride request (a new room per ride) waits on the
+ * disk's flushes, which production's storage does not put on the Worker's path; measured in
+ * docs/benchmarks.md ("Where a ride request's time goes"). `--disk-state` measures it that way.
+ */
+function stateParent(diskState) {
+  const memory = "/dev/shm";
+  return !diskState && existsSync(memory) ? memory : tmpdir();
+}
+
+/**
  * Starts `wrangler dev` on a free port with a fresh --persist-to directory (migrations applied to
  * it first). The Worker is bundled once up front (`wrangler deploy --dry-run --outdir`) and served
  * with `--no-bundle`: edits to src/ during the run would otherwise make wrangler rebuild and restart
  * the Worker mid-scenario (503 "Your worker restarted mid-request" and multi-second stalls), so
  * the run measures one snapshot of the code. Returns { url, stop(), logSince(), ... }.
  */
-export async function startServer({ log = console.log } = {}) {
-  const workDir = mkdtempSync(join(tmpdir(), "mobility-bench-"));
+export async function startServer({ log = console.log, roundTrips = true, diskState = false } = {}) {
+  const workDir = mkdtempSync(join(stateParent(diskState), "mobility-bench-"));
   const persistTo = join(workDir, "state");
   const bundleDir = join(workDir, "bundle");
   const logFile = join(workDir, "wrangler-dev.log");
@@ -239,8 +251,7 @@ export async function startServer({ log = console.log } = {}) {
     ...vars.flags,
     // Development-only instrumentation: each reply carries its D1 round trips, and
     // GET /__dev/d1-stats the isolate's totals (src/lib/d1-round-trips.ts).
-    "--var",
-    "D1_ROUND_TRIP_HEADER:true",
+    ...(roundTrips ? ["--var", "D1_ROUND_TRIP_HEADER:true"] : []),
   ]);
   log(`[bench] starting wrangler dev on 127.0.0.1:${port} (secrets from ${vars.source}); log: ${logFile}`);
   const out = createWriteStream(logFile);
@@ -303,6 +314,9 @@ export async function startServer({ log = console.log } = {}) {
   return {
     url,
     port,
+    pgid,
+    stateDir: persistTo,
+    inspectorPort,
     persistTo,
     reviewer,
     workDir,

@@ -120,7 +120,7 @@ export interface paths {
         post?: never;
         /**
          * Close and anonymise the account (LGPD)
-         * @description Passengers and drivers, with their password (wrong passwords count like failed sign-ins). Refused while a ride is active (`409 passenger_has_active_ride`, `409 driver_has_active_ride`) or a driver's wallet holds or owes money (`409 wallet_not_settled`). Name, email, phone, CPF, cards, devices, notifications, documents (and their files) and vehicle are erased; rides, payments, payouts and the ledger stay as the law requires, without the person. Every session and socket ends. Staff accounts are not erased here (`403`).
+         * @description Passengers and drivers, with their password (wrong passwords count like failed sign-ins). Refused while a ride is active (`409 passenger_has_active_ride`, `409 driver_has_active_ride`), a cancellation fee is unpaid (`409 outstanding_cancellation_fee`, naming the rides to pay at `GET /v1/rides/{id}/payment`) or a driver's wallet holds or owes money (`409 wallet_not_settled`, a debt included). Name, email, phone, CPF, cards, devices, notifications, documents (and their files) and vehicle are erased; rides, payments, payouts and the ledger stay as the law requires, without the person. Every session and socket ends. Staff accounts are not erased here (`403`).
          */
         delete: operations["eraseMe"];
         options?: never;
@@ -501,7 +501,7 @@ export interface paths {
         };
         /**
          * The driver's documents and onboarding status
-         * @description For drivers; read only. The newest upload of each kind with its review status, and the kinds still missing.
+         * @description For drivers; read only. The newest upload of each kind with its review status, and the kinds still missing (a CRLV or vehicle photo of another vehicle than the registered one counts as missing).
          */
         get: operations["listDriverDocuments"];
         put?: never;
@@ -522,7 +522,7 @@ export interface paths {
         get?: never;
         /**
          * Upload one of the driver's documents
-         * @description For drivers. The body is the file, sent with its Content-Type (image/jpeg, image/png, application/pdf), at most 5 MiB; the file's first bytes must match that type (`422 document_content_mismatch`). Metadata goes in headers. A new upload of a kind replaces the older one for review; once every kind is uploaded the driver moves to `under_review`. At most 30 uploads an hour.
+         * @description For drivers. The body is the file, sent with its Content-Type (image/jpeg, image/png, application/pdf), at most 5 MiB; the file's first bytes must match that type (`422 document_content_mismatch`). Metadata goes in headers. A CRLV or vehicle photo needs a registered vehicle (`409 vehicle_required`) and is recorded with its plate; the CRLV must state that plate (`422 document_plate_mismatch` otherwise; nothing is stored). After a change of vehicle both count as missing until uploaded again for the new one. A new upload of a kind replaces the older one for review; once every kind is uploaded the driver moves to `under_review`. At most 30 uploads an hour.
          */
         put: operations["uploadDriverDocument"];
         post?: never;
@@ -562,7 +562,7 @@ export interface paths {
         get?: never;
         /**
          * Register or replace the driver's vehicle
-         * @description For drivers; replaces any vehicle on file. The online status is kept; the vehicle's category decides which rides the driver sees.
+         * @description For drivers; replaces any vehicle on file; the vehicle's category decides which rides the driver sees. The same plate (model, colour or category corrected) or a first vehicle keeps the online status. Another plate is another vehicle: the driver goes offline and, if approved or under review, back to `pending_documents` until he uploads the new vehicle's CRLV and staff approve it; refused during an active ride (`409 driver_has_active_ride`).
          */
         put: operations["setDriverVehicle"];
         post?: never;
@@ -1375,7 +1375,7 @@ export interface paths {
         head?: never;
         /**
          * Change a city
-         * @description Staff with `pricing:write`. Changes the fields given. A category cannot be dropped (`400` on `categories`); `active: false` stops new quotes and rides there. Audited before and after, with the reason.
+         * @description Staff with `pricing:write`. Changes the fields given. A category cannot be dropped (`400` on `categories`); `active: false` stops new quotes and rides there; `credit_floor_cents: null` returns the city to the global credit floor. Audited before and after, with the reason.
          */
         patch: operations["updateCity"];
         trace?: never;
@@ -1455,7 +1455,7 @@ export interface paths {
         put?: never;
         /**
          * Refund a flagged received Pix
-         * @description Staff with the `payments:refund` permission. Gives back, whole, a received Pix that was flagged and credited nothing (a second Pix for a paid payment, a Pix for an expired charge that was regenerated and paid, an unknown txid; see `GET /v1/admin/payments/flagged`), by an Efí devolução. Posts nothing in the ledger: the money never entered it. One refund per Pix: asking again answers the same refund. A Pix that paid a payment is refunded through the payment (409 `payment_not_refundable`). Audited. Needs an `Idempotency-Key`.
+         * @description Staff with the `payments:refund` permission. Gives back, whole, a received Pix that was flagged and credited nothing (a second Pix for a paid payment, a Pix for an expired charge that was regenerated and paid, an unknown txid; see `GET /v1/admin/payments/flagged`), by an Efí devolução. Posts nothing in the ledger: the money never entered it. At most one live refund per Pix: asking again once it is refunded answers that refund and changes nothing; while it is still processing (Efí's outcome not known yet) the answer is 409 `refund_in_progress`, so a Pix is never refunded twice; a refund Efí refused (`failed`) may be asked again, which makes a new devolução. A Pix that paid a payment is refunded through the payment (409 `payment_not_refundable`). Audited. Needs an `Idempotency-Key`.
          */
         post: operations["refundFlaggedPix"];
         delete?: never;
@@ -1532,8 +1532,8 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Drivers per day: active drivers, trips, trip hours, cancellations
-         * @description Staff with the `reports:read` permission; read only. Days are local dates in the city's time zone, one row per day of the range (zeros on a quiet day). `online_hours` is null: the platform stores only the start of a driver's current online session, not a history of online and offline, so hours online cannot be derived yet. `trip_hours` is start to completion of completed trips. As CSV with `?format=csv` or `Accept: text/csv`: one line per row, columns `date`, `active_drivers`, `trips`, `trip_hours`, `gave_back`, `cancelled_by_driver`, `online_hours`; amounts in integer centavos; an empty field is null.
+         * Drivers per day: active drivers, trips, trip hours, online hours, cancellations
+         * @description Staff with the `reports:read` permission; read only. Days are local dates in the city's time zone, one row per day of the range (zeros on a quiet day). `trip_hours` is start to completion of completed trips. `online_hours` comes from a log of every change of a driver's status (going online or offline, a suspension, a cool-down, erasure): a session is counted in the city where the driver went online, split at the city's local midnight, an open one up to the end of the range or now. As CSV with `?format=csv` or `Accept: text/csv`: one line per row, columns `date`, `active_drivers`, `trips`, `trip_hours`, `gave_back`, `cancelled_by_driver`, `online_hours`; amounts in integer centavos; an empty field is null.
          */
         get: operations["driversReport"];
         put?: never;
@@ -1621,7 +1621,7 @@ export interface components {
             status: number;
             detail: string;
             /** @enum {string} */
-            code: "validation_failed" | "malformed_json" | "weak_password" | "authentication_required" | "invalid_token" | "token_expired" | "invalid_credentials" | "refresh_token_invalid" | "refresh_token_reused" | "forbidden" | "user_blocked" | "not_found" | "method_not_allowed" | "idempotency_key_required" | "outside_service_area" | "category_not_offered" | "payment_method_not_offered" | "quote_not_found" | "quote_expired" | "quote_mismatch" | "idempotency_key_reused" | "idempotency_in_progress" | "registration_conflict" | "passenger_has_active_ride" | "outstanding_cancellation_fee" | "driver_has_active_ride" | "ride_already_accepted" | "ride_not_requested" | "invalid_transition" | "vehicle_required" | "vehicle_category_mismatch" | "driver_offline" | "driver_too_far" | "driver_position_stale" | "trip_too_far_from_dropoff" | "driver_cooldown" | "driver_in_debt" | "offer_not_open" | "already_rated" | "insufficient_funds" | "driver_credit_insufficient" | "payout_below_minimum" | "invalid_pix_key" | "payout_cpf_required" | "payout_key_not_owned" | "payout_key_not_registered" | "payout_key_cooling_down" | "payout_daily_limit" | "payment_not_found" | "payment_not_pending" | "payment_not_pix" | "topup_amount_out_of_range" | "payment_provider_unavailable" | "refund_exceeds_paid" | "payment_not_refundable" | "card_required" | "cpf_required" | "payment_not_retryable" | "driver_not_approved" | "driver_documents_expired" | "driver_documents_incomplete" | "onboarding_transition_invalid" | "unsupported_document_type" | "document_content_mismatch" | "wallet_not_settled" | "payload_too_large" | "unsupported_media_type" | "upgrade_required" | "webhook_malformed" | "webhook_unauthorized" | "webhook_forbidden" | "rule_version_conflict" | "rule_already_retired" | "rule_in_force_needed" | "city_exists" | "rate_limited" | "internal_error" | "misconfigured";
+            code: "validation_failed" | "malformed_json" | "weak_password" | "authentication_required" | "invalid_token" | "token_expired" | "invalid_credentials" | "refresh_token_invalid" | "refresh_token_reused" | "forbidden" | "user_blocked" | "not_found" | "method_not_allowed" | "idempotency_key_required" | "outside_service_area" | "category_not_offered" | "payment_method_not_offered" | "quote_not_found" | "quote_expired" | "quote_mismatch" | "idempotency_key_reused" | "idempotency_in_progress" | "registration_conflict" | "passenger_has_active_ride" | "outstanding_cancellation_fee" | "driver_has_active_ride" | "ride_already_accepted" | "ride_not_requested" | "invalid_transition" | "vehicle_required" | "vehicle_category_mismatch" | "driver_offline" | "driver_too_far" | "driver_position_stale" | "trip_too_far_from_dropoff" | "driver_cooldown" | "driver_in_debt" | "offer_not_open" | "already_rated" | "insufficient_funds" | "driver_credit_insufficient" | "payout_below_minimum" | "invalid_pix_key" | "payout_cpf_required" | "payout_key_not_owned" | "payout_key_not_registered" | "payout_key_cooling_down" | "payout_daily_limit" | "payment_not_found" | "payment_not_pending" | "payment_not_pix" | "topup_amount_out_of_range" | "payment_provider_unavailable" | "refund_exceeds_paid" | "payment_not_refundable" | "refund_in_progress" | "card_required" | "cpf_required" | "payment_not_retryable" | "driver_not_approved" | "driver_documents_expired" | "driver_documents_incomplete" | "onboarding_transition_invalid" | "unsupported_document_type" | "document_content_mismatch" | "document_plate_mismatch" | "wallet_not_settled" | "payload_too_large" | "unsupported_media_type" | "upgrade_required" | "webhook_malformed" | "webhook_unauthorized" | "webhook_forbidden" | "rule_version_conflict" | "rule_already_retired" | "rule_in_force_needed" | "city_exists" | "rate_limited" | "internal_error" | "misconfigured";
             request_id?: string;
             errors?: {
                 path: string;
@@ -1747,6 +1747,10 @@ export interface components {
                 [key: string]: unknown;
             } | null;
             documents: {
+                [key: string]: unknown;
+            }[];
+            /** @description A driver's going online and offline, oldest first. */
+            status_history: {
                 [key: string]: unknown;
             }[];
             audit_entries: {
@@ -2050,6 +2054,8 @@ export interface components {
             /** @description CNH only: the EAR (paid activity) remark */
             cnh_ear: boolean | null;
             cnh_category: string | null;
+            /** @description CRLV: the plate it states; vehicle photo: the vehicle registered when it was uploaded */
+            plate: string | null;
             reviewed_at: string | null;
             created_at: string;
         };
@@ -2537,6 +2543,8 @@ export interface components {
                 max_lng: number;
             };
             active: boolean;
+            /** @description The city's own credit floor in centavos (≤ 0), stricter than the global one; null: the global floor applies */
+            credit_floor_cents: number | null;
             updated_at: string | null;
         };
         CreateCityRequest: {
@@ -2580,6 +2588,11 @@ export interface components {
             service_area: number[][];
             /** @default true */
             active: boolean;
+            /**
+             * @description The lowest prepaid credit (centavos, ≤ 0) at which a driver may still be offered and accept rides in this city. Only stricter than the global `credit_floor_cents` of the settlement settings: a lower value is `400 validation_failed` on `credit_floor_cents`. The floor of a ride is the higher of the two; null: the global one. The driver's ledger account keeps the global floor.
+             * @example -1000
+             */
+            credit_floor_cents?: number | null;
             /**
              * @description Only BRL is supported for now
              * @default BRL
@@ -2630,6 +2643,11 @@ export interface components {
              */
             service_area?: number[][];
             active?: boolean;
+            /**
+             * @description The lowest prepaid credit (centavos, ≤ 0) at which a driver may still be offered and accept rides in this city. Only stricter than the global `credit_floor_cents` of the settlement settings: a lower value is `400 validation_failed` on `credit_floor_cents`. The floor of a ride is the higher of the two; null: the global one. The driver's ledger account keeps the global floor.
+             * @example -1000
+             */
+            credit_floor_cents?: number | null;
             /**
              * @description Why; stored in the audit log
              * @example Fuel prices rose 8 % in March
@@ -2716,7 +2734,7 @@ export interface components {
             end_to_end_id: string;
             amount_cents: number;
             /**
-             * @description `processing` until Efí confirms the devolução; `refunded` once the money is back with the payer
+             * @description `processing` until Efí confirms the devolução; `refunded` once the money is back with the payer; `failed` when Efí refused it (nothing moved; it may be asked again)
              * @enum {string}
              */
             status: "processing" | "refunded" | "failed";
@@ -2776,8 +2794,11 @@ export interface components {
             trip_hours: number;
             gave_back: number;
             cancelled_by_driver: number;
-            /** @description Not recorded yet: only the start of a driver's current online session is stored, not a history of going online and offline */
-            online_hours: null;
+            /**
+             * @description Hours drivers were online that local day, summed over drivers, 2 decimals. A session belongs to the city whose area held the position the driver went online at; one crossing midnight is split between the days, and one still open counts up to the end of the range or now, whichever is earlier
+             * @example 7.5
+             */
+            online_hours: number;
         };
         EfiCardNotificationReceipt: {
             /**
@@ -3411,7 +3432,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `passenger_has_active_ride`: The passenger already has an active ride; `driver_has_active_ride`: The driver already has an active ride; `wallet_not_settled`: Money is still held in the wallet */
+            /** @description `passenger_has_active_ride`: The passenger already has an active ride; `driver_has_active_ride`: The driver already has an active ride; `outstanding_cancellation_fee`: A cancellation fee is still unpaid; `wallet_not_settled`: Money is still held in the wallet */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -3419,7 +3440,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "passenger_has_active_ride" | "driver_has_active_ride" | "wallet_not_settled";
+                        code?: "passenger_has_active_ride" | "driver_has_active_ride" | "outstanding_cancellation_fee" | "wallet_not_settled";
                     };
                 };
             };
@@ -5900,6 +5921,8 @@ export interface operations {
                 "x-cnh-ear"?: "true" | "false";
                 /** @description CNH only, required; `A` alone (motorcycles) is not accepted for approval */
                 "x-cnh-category"?: "A" | "B" | "C" | "D" | "E" | "AB" | "AC" | "AD" | "AE";
+                /** @description CRLV only, required: the plate the CRLV states; compared upper case without dash or space with the registered vehicle's (`422 document_plate_mismatch` if another) */
+                "x-vehicle-plate"?: string;
             };
             path: {
                 /** @description `cnh` (driving licence), `crlv` (vehicle licence), `criminal_record`, `vehicle_photo`, `selfie` */
@@ -5967,6 +5990,18 @@ export interface operations {
                     };
                 };
             };
+            /** @description `vehicle_required`: Register a vehicle first */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "vehicle_required";
+                    };
+                };
+            };
             /** @description `payload_too_large`: The body is too large */
             413: {
                 headers: {
@@ -5991,7 +6026,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `document_content_mismatch`: The file's content does not match its type */
+            /** @description `document_content_mismatch`: The file's content does not match its type; `document_plate_mismatch`: The CRLV is of another vehicle than the registered one */
             422: {
                 headers: {
                     [name: string]: unknown;
@@ -5999,7 +6034,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "document_content_mismatch";
+                        code?: "document_content_mismatch" | "document_plate_mismatch";
                     };
                 };
             };
@@ -6164,6 +6199,18 @@ export interface operations {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
                         code?: "user_blocked" | "forbidden";
+                    };
+                };
+            };
+            /** @description `driver_has_active_ride`: The driver already has an active ride; `onboarding_transition_invalid`: The driver's onboarding cannot make that change now */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"] & {
+                        /** @enum {string} */
+                        code?: "driver_has_active_ride" | "onboarding_transition_invalid";
                     };
                 };
             };
@@ -11565,7 +11612,7 @@ export interface operations {
                     };
                 };
             };
-            /** @description `idempotency_in_progress`: A request with this Idempotency-Key is in progress; `payment_not_refundable`: The payment cannot be refunded */
+            /** @description `idempotency_in_progress`: A request with this Idempotency-Key is in progress; `payment_not_refundable`: The payment cannot be refunded; `refund_in_progress`: A refund of this Pix is still awaiting Efí's outcome */
             409: {
                 headers: {
                     [name: string]: unknown;
@@ -11573,7 +11620,7 @@ export interface operations {
                 content: {
                     "application/problem+json": components["schemas"]["Problem"] & {
                         /** @enum {string} */
-                        code?: "idempotency_in_progress" | "payment_not_refundable";
+                        code?: "idempotency_in_progress" | "payment_not_refundable" | "refund_in_progress";
                     };
                 };
             };

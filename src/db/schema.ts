@@ -160,6 +160,9 @@ export const cities = sqliteTable("cities", {
   /** JSON array of category names offered in the city. */
   categories: text("categories").notNull().default("[]"),
   updatedAt: text("updated_at"),
+  // ---- Per-city credit floor (centavos, <= 0, null = the global `settlement_config` floor). It
+  // can only be stricter: the floor used for a ride is the higher of the two.
+  creditFloorCents: integer("credit_floor_cents"),
 });
 
 /**
@@ -298,6 +301,31 @@ export const drivers = sqliteTable(
   ],
 );
 
+// ---- Driver status log (online hours) --------------------------------------------------------
+
+/**
+ * Every change of `drivers.status`, written by triggers on `drivers` (migration
+ * `driver_status_log_triggers`), so no code path can change the status without a row. An
+ * `online` row names the city whose box held the position he went online at; an `offline` row
+ * repeats its session's city and start (`online_at`), so a closed session is one row. Append-only.
+ */
+export const driverStatusLog = sqliteTable(
+  "driver_status_log",
+  {
+    id: integer("id").primaryKey({ autoIncrement: true }),
+    driverId: text("driver_id").notNull(),
+    status: text("status", { enum: DRIVER_STATUSES }).notNull(),
+    cityId: text("city_id"),
+    /** On an `offline` row: when the session it ends began. */
+    onlineAt: text("online_at"),
+    at: text("at").notNull(),
+  },
+  (t) => [
+    index("driver_status_log_driver_idx").on(t.driverId, t.id),
+    index("driver_status_log_city_at_idx").on(t.cityId, t.status, t.at),
+  ],
+);
+
 // ---- Driver documents (onboarding) ----------------------------------------------------------
 
 export const DOCUMENT_KINDS = ["cnh", "crlv", "criminal_record", "vehicle_photo", "selfie"] as const;
@@ -327,6 +355,11 @@ export const driverDocuments = sqliteTable(
     /** CNH only: the "exerce atividade remunerada" (EAR) remark, and the licence category. */
     cnhEar: integer("cnh_ear", { mode: "boolean" }),
     cnhCategory: text("cnh_category"),
+    /**
+     * CRLV: the plate it states (normalised), checked against the registered vehicle's; vehicle
+     * photo: the vehicle registered when it was uploaded. Null for the other kinds.
+     */
+    plate: text("plate"),
     reviewStatus: text("review_status", { enum: DOCUMENT_REVIEW_STATUSES }).notNull().default("pending"),
     reviewedBy: text("reviewed_by"),
     reviewedAt: text("reviewed_at"),
@@ -408,6 +441,9 @@ export const rides = sqliteTable(
     /** Why a ride expired: `request_timeout` (nobody accepted in time) or `no_driver_available`. */
     expiredReason: text("expired_reason", { enum: ["request_timeout", "no_driver_available"] }),
     updatedAt: text("updated_at").notNull(),
+    // ---- The surge the ride was priced with at request (the quote's, or the live one): a fare
+    // re-priced from the measured trip uses it. Null on rides from before it was stored.
+    surgeMultiplierBp: integer("surge_multiplier_bp"),
   },
   (t) => [
     // The database, not only the RideRoom, guarantees one active ride per driver and passenger.
@@ -892,8 +928,9 @@ export const flaggedPixRefunds = sqliteTable(
     updatedAt: text("updated_at").notNull(),
   },
   (t) => [
-    // One refund per flagged Pix (always of all of it): a second request finds this one.
-    uniqueIndex("flagged_pix_refunds_e2e_unique").on(t.endToEndId),
+    // One live refund per flagged Pix (always of all of it): a second request finds this one.
+    // A refund Efí refused (`failed`) does not count, so an admin may ask again.
+    uniqueIndex("flagged_pix_refunds_e2e_live_unique").on(t.endToEndId).where(sql`status <> 'failed'`),
     check("flagged_pix_refunds_amount_check", sql`amount_cents > 0`),
   ],
 );

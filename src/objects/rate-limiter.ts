@@ -1,28 +1,18 @@
 import { DurableObject } from "cloudflare:workers";
 import type { RateLimiterPort, RateRule, RateVerdict } from "../services/requests/rate-limiter-port";
-
-interface Window {
-  start: number;
-  seconds: number;
-  count: number;
-}
+import { countHit, type RateWindow } from "../services/requests/rate-window";
 
 /**
- * One counter: a route family for one subject (an IP, a user, an account and IP pair). A Durable
- * Object serializes its hits, so the count is exact, the same under `wrangler dev`, in tests and
- * in production. The window lives in the object's synchronous SQLite-backed storage; an expired
- * one is overwritten by the next hit rather than swept.
+ * One counter for a subject that is not a user: an IP, an account and IP pair (a user's own
+ * limits live in the user's `UserChannel`, see `userLimitsOf`). A Durable Object serializes its
+ * hits, so the count is exact, the same under `wrangler dev`, in tests and in production. The
+ * window lives in the object's synchronous SQLite-backed storage.
  */
 export class RateLimiter extends DurableObject<Env> implements RateLimiterPort {
   async hit(rule: RateRule, nowMs: number): Promise<RateVerdict> {
-    const now = Math.floor(nowMs / 1000);
-    const start = now - (now % rule.windowSeconds);
-    const retryAfter = start + rule.windowSeconds - now;
-    const stored = this.ctx.storage.kv.get<Window>("window");
-    const current = stored?.start === start && stored.seconds === rule.windowSeconds ? stored.count : 0;
-    if (current >= rule.limit) return { allowed: false, count: current, retryAfter };
-    this.ctx.storage.kv.put("window", { start, seconds: rule.windowSeconds, count: current + 1 });
-    return { allowed: true, count: current + 1, retryAfter };
+    const { verdict, next } = countHit(this.ctx.storage.kv.get<RateWindow>("window"), rule, nowMs);
+    if (next) this.ctx.storage.kv.put("window", next);
+    return verdict;
   }
 
   async reset(): Promise<void> {

@@ -1,4 +1,5 @@
 import type { DriverIndexPort } from "../services/drivers/index-port";
+import type { RateFamily, RateLimiterPort } from "../services/requests/rate-limiter-port";
 
 /**
  * The one place that names a Durable Object instance. Rides live near their riders: the room is
@@ -11,6 +12,19 @@ export function rideRoomOf(env: Env, rideId: string) {
 /** A rate-limit counter lives near the users it counts, like a ride's room. */
 export function rateLimiterOf(env: Env, name: string) {
   return env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(name), { locationHint: "sam" });
+}
+
+/**
+ * The counter of a limit: a family counted per user (`*_user`, the subject a user id) lives in
+ * that user's channel, any other (an IP, an account and IP pair) in a `RateLimiter` of its own.
+ */
+export function limitOf(env: Env, family: RateFamily, subject: string): RateLimiterPort {
+  if (!family.endsWith("_user")) return rateLimiterOf(env, `${family}:${subject}`);
+  const channel = userChannelOf(env, subject);
+  return {
+    hit: (rule, nowMs) => channel.hitLimit(family, rule, nowMs),
+    reset: () => channel.resetLimit(family),
+  };
 }
 
 /** A user's channel is near the user too: hot routes authenticate against it on every request. */

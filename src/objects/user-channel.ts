@@ -5,6 +5,8 @@ import { loadSessionState } from "../services/auth/session-state";
 import type { SessionsEnd, SessionVerdict } from "../services/auth/session-verdict";
 import type { SocketsEnd, UserChannelPort } from "../services/auth/user-channel";
 import type { WireEvent } from "../services/events/wire";
+import type { RateFamily, RateRule, RateVerdict } from "../services/requests/rate-limiter-port";
+import { countHit, type RateWindow } from "../services/requests/rate-window";
 import { FrameMeter } from "./frame-limit";
 import { CLOSE_CODES, closeSessionSockets, eventId, identityOf, parseSince } from "./protocol";
 import { SessionStore } from "./session-store";
@@ -60,6 +62,23 @@ export class UserChannel extends DurableObject<Env> implements UserChannelPort {
 
   setStatus(userId: string, status: "active" | "blocked"): Promise<void> {
     return this.sessions.setStatus(userId, status);
+  }
+
+  /**
+   * The user's own rate limits (`*_user` families): counted in the object every passenger and
+   * driver route already calls to authenticate, rather than in a counter object of their own,
+   * which a user's first request of a family would have to create (measured: that creation was
+   * the largest single cost of a ride request under `wrangler dev`, see docs/benchmarks.md).
+   */
+  async hitLimit(family: RateFamily, rule: RateRule, nowMs: number): Promise<RateVerdict> {
+    const key = `limit:${family}`;
+    const { verdict, next } = countHit(this.ctx.storage.kv.get<RateWindow>(key), rule, nowMs);
+    if (next) this.ctx.storage.kv.put(key, next);
+    return verdict;
+  }
+
+  async resetLimit(family: RateFamily): Promise<void> {
+    this.ctx.storage.kv.delete(`limit:${family}`);
   }
 
   async issueTicket(secretHash: string, sessionId: string, expiresAtMs: number): Promise<void> {

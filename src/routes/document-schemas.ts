@@ -22,6 +22,9 @@ export const DocumentSchema = z
     expires_on: z.string().nullable().openapi({ description: "YYYY-MM-DD; valid through that day" }),
     cnh_ear: z.boolean().nullable().openapi({ description: "CNH only: the EAR (paid activity) remark" }),
     cnh_category: z.string().nullable(),
+    plate: z.string().nullable().openapi({
+      description: "CRLV: the plate it states; vehicle photo: the vehicle registered when it was uploaded",
+    }),
     reviewed_at: z.string().nullable(),
     created_at: z.string(),
   })

@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { bodyLimit } from "hono/body-limit";
 import { requireEdgeAuth, requireRole } from "../http/auth";
 import { AUTH_PROBLEMS, createRouter, jsonContent, problemResponses } from "../http/router";
+import { isPlate, normalizePlate } from "../lib/plate";
 import { ApiError } from "../lib/problem";
 import { CNH_CATEGORIES, listMyDocuments, uploadDocument } from "../services/drivers/documents";
 import { DOCUMENT_CONTENT_TYPES, DOCUMENT_MAX_BYTES } from "../services/drivers/documents-files";
@@ -28,6 +29,17 @@ const UploadHeadersSchema = z.object({
     .enum(CNH_CATEGORIES)
     .optional()
     .openapi({ description: "CNH only, required; `A` alone (motorcycles) is not accepted for approval" }),
+  "x-vehicle-plate": z
+    .string()
+    .max(10)
+    .refine(isPlate, "not a Brazilian plate (ABC1234 or Mercosul ABC1D23)")
+    .transform(normalizePlate)
+    .optional()
+    .openapi({
+      description:
+        "CRLV only, required: the plate the CRLV states; compared upper case without dash or space with the registered vehicle's (`422 document_plate_mismatch` if another)",
+      example: "BRA2E19",
+    }),
 });
 
 const binary = z.string().openapi({ type: "string", format: "binary" });
@@ -38,7 +50,7 @@ const upload = createRoute({
   operationId: "uploadDriverDocument",
   tags: ["Drivers"],
   summary: "Upload one of the driver's documents",
-  description: `For drivers. The body is the file, sent with its Content-Type (${DOCUMENT_CONTENT_TYPES.join(", ")}), at most ${DOCUMENT_MAX_BYTES / 1024 / 1024} MiB; the file's first bytes must match that type (\`422 document_content_mismatch\`). Metadata goes in headers. A new upload of a kind replaces the older one for review; once every kind is uploaded the driver moves to \`under_review\`. At most 30 uploads an hour.`,
+  description: `For drivers. The body is the file, sent with its Content-Type (${DOCUMENT_CONTENT_TYPES.join(", ")}), at most ${DOCUMENT_MAX_BYTES / 1024 / 1024} MiB; the file's first bytes must match that type (\`422 document_content_mismatch\`). Metadata goes in headers. A CRLV or vehicle photo needs a registered vehicle (\`409 vehicle_required\`) and is recorded with its plate; the CRLV must state that plate (\`422 document_plate_mismatch\` otherwise; nothing is stored). After a change of vehicle both count as missing until uploaded again for the new one. A new upload of a kind replaces the older one for review; once every kind is uploaded the driver moves to \`under_review\`. At most 30 uploads an hour.`,
   security: [{ bearerAuth: [] }],
   middleware: [
     requireEdgeAuth,
@@ -70,6 +82,8 @@ const upload = createRoute({
       "payload_too_large",
       "unsupported_document_type",
       "document_content_mismatch",
+      "document_plate_mismatch",
+      "vehicle_required",
       "rate_limited",
     ),
   },
@@ -82,7 +96,7 @@ const list = createRoute({
   tags: ["Drivers"],
   summary: "The driver's documents and onboarding status",
   description:
-    "For drivers; read only. The newest upload of each kind with its review status, and the kinds still missing.",
+    "For drivers; read only. The newest upload of each kind with its review status, and the kinds still missing (a CRLV or vehicle photo of another vehicle than the registered one counts as missing).",
   security: [{ bearerAuth: [] }],
   middleware: [requireEdgeAuth, requireRole("driver")] as const,
   responses: {
@@ -118,6 +132,7 @@ export const driverDocumentRoutes = createRouter()
         expires_on: headers["x-document-expires-on"],
         cnh_ear: headers["x-cnh-ear"] === undefined ? undefined : headers["x-cnh-ear"] === "true",
         cnh_category: headers["x-cnh-category"],
+        plate: headers["x-vehicle-plate"],
       },
     });
     return c.json(reply, 201);

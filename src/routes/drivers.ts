@@ -8,6 +8,7 @@ import {
   jsonContent,
   problemResponses,
 } from "../http/router";
+import { isPlate, normalizePlate } from "../lib/plate";
 import { listOpenOffers } from "../services/dispatch";
 import * as drivers from "../services/drivers";
 import { RideOfferSchema } from "./rides/offer-schema";
@@ -16,16 +17,12 @@ import { CategorySchema, LatLngSchema } from "./schemas";
 // ---------------------------------------------------------------------------------------------
 // Shapes
 
-/** Old (ABC1234) and Mercosul (ABC1D23) plates, once upper-cased without dash or space. */
-const PLATE = /^[A-Z]{3}\d[A-Z0-9]\d{2}$/;
-const normalizePlate = (plate: string) => plate.replace(/[\s-]/g, "").toUpperCase();
-
 const VehicleRequestSchema = z
   .object({
     plate: z
       .string()
       .max(10)
-      .refine((v) => PLATE.test(normalizePlate(v)), "not a Brazilian plate (ABC1234 or Mercosul ABC1D23)")
+      .refine(isPlate, "not a Brazilian plate (ABC1234 or Mercosul ABC1D23)")
       .transform(normalizePlate)
       .openapi({ example: "BRA2E19", description: "Stored upper case without dash or space" }),
     model: z.string().trim().min(1).max(60).openapi({ example: "Onix 1.0" }),
@@ -86,11 +83,17 @@ const putVehicle = createRoute({
   security: [{ bearerAuth: [] }],
   middleware: [requireEdgeAuth, requireRole("driver")] as const,
   description:
-    "For drivers; replaces any vehicle on file. The online status is kept; the vehicle's category decides which rides the driver sees.",
+    "For drivers; replaces any vehicle on file; the vehicle's category decides which rides the driver sees. The same plate (model, colour or category corrected) or a first vehicle keeps the online status. Another plate is another vehicle: the driver goes offline and, if approved or under review, back to `pending_documents` until he uploads the new vehicle's CRLV and staff approve it; refused during an active ride (`409 driver_has_active_ride`).",
   request: jsonBody(VehicleRequestSchema),
   responses: {
     200: jsonContent(DriverProfileSchema, "The driver profile with the vehicle"),
-    ...problemResponses(...BODY_PROBLEMS, ...AUTH_PROBLEMS, "forbidden"),
+    ...problemResponses(
+      ...BODY_PROBLEMS,
+      ...AUTH_PROBLEMS,
+      "forbidden",
+      "driver_has_active_ride",
+      "onboarding_transition_invalid",
+    ),
   },
 });
 

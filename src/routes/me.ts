@@ -62,6 +62,7 @@ const ExportSchema = z
     notifications: rows,
     driver: z.record(z.string(), z.unknown()).nullable(),
     documents: rows,
+    status_history: rows.openapi({ description: "A driver's going online and offline, oldest first." }),
     audit_entries: rows,
   })
   .openapi("PersonalDataExport");
@@ -89,7 +90,7 @@ const erase = createRoute({
   tags: ["Me"],
   summary: "Close and anonymise the account (LGPD)",
   description:
-    "Passengers and drivers, with their password (wrong passwords count like failed sign-ins). Refused while a ride is active (`409 passenger_has_active_ride`, `409 driver_has_active_ride`) or a driver's wallet holds or owes money (`409 wallet_not_settled`). Name, email, phone, CPF, cards, devices, notifications, documents (and their files) and vehicle are erased; rides, payments, payouts and the ledger stay as the law requires, without the person. Every session and socket ends. Staff accounts are not erased here (`403`).",
+    "Passengers and drivers, with their password (wrong passwords count like failed sign-ins). Refused while a ride is active (`409 passenger_has_active_ride`, `409 driver_has_active_ride`), a cancellation fee is unpaid (`409 outstanding_cancellation_fee`, naming the rides to pay at `GET /v1/rides/{id}/payment`) or a driver's wallet holds or owes money (`409 wallet_not_settled`, a debt included). Name, email, phone, CPF, cards, devices, notifications, documents (and their files) and vehicle are erased; rides, payments, payouts and the ledger stay as the law requires, without the person. Every session and socket ends. Staff accounts are not erased here (`403`).",
   security: [{ bearerAuth: [] }],
   middleware: [requireAuth] as const,
   request: jsonBody(z.object({ password: z.string().min(1).max(128) }).openapi("EraseAccountRequest")),
@@ -102,6 +103,7 @@ const erase = createRoute({
       "forbidden",
       "passenger_has_active_ride",
       "driver_has_active_ride",
+      "outstanding_cancellation_fee",
       "wallet_not_settled",
       "rate_limited",
     ),

@@ -16,7 +16,7 @@ import { PageQuerySchema } from "../lib/pagination";
 import { PIX_KEY_TYPES } from "../lib/pix-keys";
 import { listPayoutKeys, registerPayoutKey, removePayoutKey } from "../services/payouts/keys";
 import { listPayouts } from "../services/payouts/list";
-import { requestOwnKeyPayout } from "../services/payouts/own-key";
+import { requestPayout } from "../services/payouts/request";
 
 export const PayoutSchema = z
   .object({
@@ -188,7 +188,7 @@ const list = createRoute({
 export const payoutRoutes = createRouter()
   .openapi(create, async (c) => {
     const body = c.req.valid("json");
-    const payout = await requestOwnKeyPayout(c.get("ctx"), c.get("user").id, {
+    const payout = await requestPayout(c.get("ctx"), c.get("user").id, {
       amountCents: body.amount_cents,
       pixKey: body.pix_key,
     });

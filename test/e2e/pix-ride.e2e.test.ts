@@ -11,6 +11,7 @@ import { sandboxControl } from "../efi-network";
 import { registerWebhook } from "../efi-webhook-helpers";
 import { call } from "../helpers";
 import { expectLedgerConsistent } from "../money-helpers";
+import { allowPayoutsTo } from "../payout-key-helpers";
 import { bearer, completeAtDropoff, onlineDriver, openSocket, requestedRide } from "../ride-helpers";
 
 const WAIT = { timeout: 20_000, interval: 100 };
@@ -90,6 +91,7 @@ describe("a Pix ride, end to end against the Efí sandbox", { timeout: 120_000 }
     // The driver is paid out by Pix through Efí; Efí's send result completes the payout. R$ 10,00:
     // Efí's homologação confirms sends up to that and rejects R$ 10,01–20,00.
     const efiCtx = { ...ctx, payoutRail: new EfiPayoutRail(ctx.efi) };
+    await allowPayoutsTo(driver.id, "efipay@sejaefi.com.br");
     const payout = await requestPayout(efiCtx, driver.id, {
       amountCents: 1000,
       pixKey: "efipay@sejaefi.com.br",

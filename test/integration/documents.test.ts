@@ -1,6 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { EXE, inDays, JPEG, PDF, PNG, upload } from "../document-helpers";
+import { EXE, inDays, JPEG, PDF, PNG, registerVehicle, upload } from "../document-helpers";
 import { call, createStaff, expectProblem, registerUser } from "../helpers";
 
 async function documentCount(driverId: string) {
@@ -17,6 +17,7 @@ async function objectCount(driverId: string) {
 describe("uploading documents", () => {
   it("stores a JPEG, PNG or PDF whose bytes match its type, in R2 under the driver's id", async () => {
     const driver = await registerUser("driver");
+    await registerVehicle(driver); // the vehicle photo is of the registered vehicle
     const cases: [string, Uint8Array, string][] = [
       ["vehicle_photo", JPEG, "image/jpeg"],
       ["selfie", PNG, "image/png"],

@@ -150,7 +150,26 @@ describe("driver profile and vehicle", () => {
     expect(me.json).toEqual(reply.json);
   });
 
-  it("replaces the vehicle and keeps the driver online", async () => {
+  it("corrects the vehicle under the same plate and keeps the driver online", async () => {
+    const driver = await onlineDriver();
+    const reply = await call("PUT", "/v1/drivers/me/vehicle", {
+      token: driver.accessToken,
+      body: { plate: "bra 2e19", model: "HB20", color: "Branco", category: "comfort" },
+    });
+    expect(reply.status, reply.text).toBe(200);
+    expect(reply.json).toMatchObject({
+      status: "online",
+      vehicle: { plate: "BRA2E19", model: "HB20", color: "Branco", category: "comfort" },
+      location: CENTRE,
+    });
+    expect(await driverRow(driver)).toMatchObject({
+      status: "online",
+      vehicle_category: "comfort",
+      onboarding_status: "approved",
+    });
+  });
+
+  it("replaces the vehicle with another plate: offline, and back to documents before driving again", async () => {
     const driver = await onlineDriver();
     const reply = await call("PUT", "/v1/drivers/me/vehicle", {
       token: driver.accessToken,
@@ -158,11 +177,17 @@ describe("driver profile and vehicle", () => {
     });
     expect(reply.status, reply.text).toBe(200);
     expect(reply.json).toMatchObject({
-      status: "online",
+      status: "offline",
       vehicle: { plate: "ABC1234", model: "HB20", color: "Branco", category: "comfort" },
       location: CENTRE,
     });
-    expect(await driverRow(driver)).toMatchObject({ status: "online", vehicle_category: "comfort" });
+    expect(await driverRow(driver)).toMatchObject({
+      status: "offline",
+      vehicle_category: "comfort",
+      onboarding_status: "pending_documents",
+    });
+    const again = await call("POST", "/v1/drivers/me/online", { token: driver.accessToken, body: CENTRE });
+    expectProblem(again, 409, "driver_not_approved");
   });
 
   describe.each([

@@ -1,8 +1,21 @@
 import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { createServiceContext } from "../../src/composition";
+import { driverAccount, platformAccount } from "../../src/services/ledger/accounts";
+import { post } from "../../src/services/ledger/post";
 import { CURRENT_VERSIONS } from "../../src/services/users/consents";
-import { upload, uploadFullSet } from "../document-helpers";
+import { registerVehicle, upload, uploadFullSet } from "../document-helpers";
+import { registerWebhook } from "../efi-webhook-helpers";
+import {
+  acceptedLongAgo,
+  driveTo,
+  POP_FEE_CENTS,
+  payAtSandbox,
+  ridePayment,
+  waitForPaymentStatus,
+  walletOf,
+} from "../fee-helpers";
 import { call, createStaff, expectProblem, registerUser, type TestUser, unique } from "../helpers";
 import { expectLedgerConsistent, fund } from "../money-helpers";
 import { onlineDriver, postRide, requestRide } from "../ride-helpers";
@@ -179,8 +192,25 @@ describe("export", () => {
     expect(reply.text).not.toContain("token_hash");
   });
 
+  it("gives a driver his going online and offline, which the reports' online hours come from", async () => {
+    const driver = await onlineDriver();
+    const offline = await call("POST", "/v1/drivers/me/offline", { token: driver.accessToken });
+    expect(offline.status, offline.text).toBe(200);
+    const reply = await call("GET", "/v1/me/export", { token: driver.accessToken });
+    expect(reply.status, reply.text).toBe(200);
+    const history = reply.json.status_history as {
+      driver_id: string;
+      status: string;
+      online_at: string | null;
+    }[];
+    expect(history.map((row) => row.status)).toEqual(["online", "offline"]);
+    expect(history.every((row) => row.driver_id === driver.id)).toBe(true);
+    expect(history[1]?.online_at).toBeTruthy();
+  });
+
   it("gives a driver his documents' metadata and wallet, and is limited to five a day", async () => {
     const { user } = await person("driver");
+    await registerVehicle(user);
     await uploadFullSet(user);
     await fund(1234, user.id);
     const reply = await call("GET", "/v1/me/export", { token: user.accessToken });
@@ -248,6 +278,7 @@ describe("erasure", () => {
 
   it("refuses a driver with money in the wallet or an active ride; once settled, erases files in R2 too", async () => {
     const d = await person("driver");
+    await registerVehicle(d.user);
     await uploadFullSet(d.user);
     await upload(d.user, "selfie");
     await fund(700, d.user.id);
@@ -262,17 +293,69 @@ describe("erasure", () => {
 
     const clean = await person("driver");
     const cnhNumber = String(Math.floor(Math.random() * 1e11)).padStart(11, "7");
-    await uploadFullSet(clean.user, { "x-document-number": cnhNumber });
-    await call("PUT", "/v1/drivers/me/vehicle", {
-      token: clean.user.accessToken,
-      body: { plate: "QWE4R56", model: "Onix", color: "Prata", category: "pop" },
-    });
+    await registerVehicle(clean.user, "QWE4R56");
+    await uploadFullSet(clean.user, { "x-document-number": cnhNumber }, { "x-vehicle-plate": "qwe-4r56" });
     expect((await erase(clean.user)).status).toBe(204);
     expect((await env.DOCUMENTS.list({ prefix: `drivers/${clean.user.id}/` })).objects).toEqual([]);
     expect(
       await findAnywhere([clean.name, clean.user.email, clean.phone, clean.cpf, "QWE4R56", cnhNumber]),
     ).toEqual([]);
     await expectLedgerConsistent();
+  });
+
+  it("refuses a passenger with an unpaid cancellation fee until it is paid", async () => {
+    await registerWebhook();
+    const p = await person("passenger");
+    const driver = await onlineDriver();
+    const ride = await requestRide(p.user, { payment_method: "pix" });
+    expect(ride.status, ride.text).toBe(201);
+    await driveTo(driver, ride.json.id, ["accept", "arrive"]);
+    await acceptedLongAgo(ride.json.id);
+    const cancelled = await postRide(p.user.accessToken, ride.json.id, "cancel", {
+      reason: "changed my mind",
+    });
+    expect(cancelled.json).toMatchObject({ status: "cancelled", cancellation_fee_cents: POP_FEE_CENTS });
+
+    const before = await userRow(p.user.id);
+    const refused = await erase(p.user);
+    expectProblem(refused, 409, "outstanding_cancellation_fee");
+    expect(refused.json.detail).toContain(ride.json.id);
+    expect(await userRow(p.user.id)).toEqual(before);
+    expect((await call("GET", "/v1/me", { token: p.user.accessToken })).status).toBe(200);
+
+    const payment = await ridePayment(p.user, ride.json.id);
+    expect(payment.json).toMatchObject({ status: "pending", amount_cents: POP_FEE_CENTS });
+    await payAtSandbox(payment.json.pix.txid);
+    await waitForPaymentStatus(() => ridePayment(p.user, ride.json.id), "paid");
+    const erased = await erase(p.user);
+    expect(erased.status, erased.text).toBe(204);
+    expect(await userRow(p.user.id)).toMatchObject({ status: "blocked" });
+  });
+
+  it("refuses a driver in debt until earnings settle it", async () => {
+    const d = await person("driver");
+    // A clawback (as after a MED) takes his available balance below zero: he owes the platform.
+    await post(createServiceContext(env), {
+      idempotencyKey: `test:owe:${unique()}`,
+      kind: "test.clawback",
+      reference: { type: "test", id: unique() },
+      effectiveAt: new Date(),
+      lines: [
+        { account: driverAccount(d.user.id, "available"), amount: 700 },
+        { account: platformAccount("efi_clearing"), amount: -700 },
+      ],
+    });
+    expect(await walletOf(d.user)).toMatchObject({ available_cents: -700 });
+    const before = await userRow(d.user.id);
+    const refused = await erase(d.user);
+    expectProblem(refused, 409, "wallet_not_settled");
+    expect(refused.json.detail).toContain("available");
+    expect(await userRow(d.user.id)).toEqual(before);
+
+    await fund(700, d.user.id);
+    expect(await walletOf(d.user)).toMatchObject({ available_cents: 0 });
+    const erased = await erase(d.user);
+    expect(erased.status, erased.text).toBe(204);
   });
 
   it("is not for staff", async () => {

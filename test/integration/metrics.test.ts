@@ -6,6 +6,7 @@ import { LocalPayoutRail } from "../../src/integrations/payout-rail";
 import { requestPayout } from "../../src/services/payouts/request";
 import { call, expectProblem, registerUser, unique } from "../helpers";
 import { fund, insertCompletedRide } from "../money-helpers";
+import { allowPayoutsTo } from "../payout-key-helpers";
 import { onlineDriver, requestedRide } from "../ride-helpers";
 
 const TOKEN = env.METRICS_TOKEN;
@@ -148,6 +149,7 @@ describe("GET /metrics: what it reports", () => {
     await fund(5000, driver.id);
     // A rail that cannot send leaves the payout in transit, its money held.
     const ctx = { ...createServiceContext(env), payoutRail: new LocalPayoutRail("production") };
+    await allowPayoutsTo(driver.id, "529.982.247-25");
     await requestPayout(ctx, driver.id, { amountCents: 2000, pixKey: "529.982.247-25" });
     await env.DB.prepare("UPDATE payouts SET created_at = ? WHERE driver_id = ?")
       .bind(new Date(Date.now() - 2 * 3600_000).toISOString(), driver.id)

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { createServiceContext } from "../../src/composition";
 import { runDriverDocuments } from "../../src/cron/driver-documents";
 import type { OutgoingEvent } from "../../src/services/events/wire";
-import { inDays, JPEG, upload, uploadFullSet } from "../document-helpers";
+import { inDays, JPEG, PDF, upload, uploadFullSet } from "../document-helpers";
 import { call, createStaff, expectProblem, registerUser, type TestUser } from "../helpers";
 import { postRide, requestedRide, SE } from "../ride-helpers";
 
@@ -34,6 +34,16 @@ async function auditOf(id: string) {
 
 const review = (staff: TestUser, id: string, action: string, body?: unknown) =>
   call("POST", `/v1/admin/drivers/${id}/${action}`, { token: staff.accessToken, body });
+
+/** A driver through the real flow: vehicle, five uploads, staff approval, online. */
+async function approvedOnline() {
+  const driver = await driverWithVehicle();
+  await uploadFullSet(driver);
+  const ops = await createStaff("ops");
+  expect((await review(ops, driver.id, "approve")).status).toBe(200);
+  expect((await goOnline(driver)).status).toBe(200);
+  return { driver, ops };
+}
 
 /** A context whose clock reads `at` and whose events are recorded instead of sent. */
 function cronContext(at: Date) {
@@ -141,15 +151,6 @@ describe("the whole onboarding flow", () => {
 });
 
 describe("suspension", () => {
-  async function approvedOnline() {
-    const driver = await driverWithVehicle();
-    await uploadFullSet(driver);
-    const ops = await createStaff("ops");
-    expect((await review(ops, driver.id, "approve")).status).toBe(200);
-    expect((await goOnline(driver)).status).toBe(200);
-    return { driver, ops };
-  }
-
   it("takes an idle driver offline at once; he cannot go online until reinstated", async () => {
     const { driver, ops } = await approvedOnline();
     const suspended = await review(ops, driver.id, "suspend", { reason: "complaints under investigation" });
@@ -253,5 +254,177 @@ describe("expiry (the daily cron)", () => {
       expect.objectContaining({ kind: "crlv", days_left: 7 }),
       expect.objectContaining({ kind: "crlv", days_left: 1 }),
     ]);
+  });
+});
+
+async function documentRows(id: string) {
+  const { results } = await env.DB.prepare(
+    "SELECT kind, plate, review_status FROM driver_documents WHERE driver_id = ? ORDER BY id",
+  )
+    .bind(id)
+    .all<{ kind: string; plate: string | null; review_status: string }>();
+  return results;
+}
+
+const objectCount = async (id: string) =>
+  (await env.DOCUMENTS.list({ prefix: `drivers/${id}/` })).objects.length;
+
+const crlv = (driver: TestUser, plate: string) =>
+  upload(driver, "crlv", PDF, { "x-vehicle-plate": plate }, "application/pdf");
+
+const putVehicle = (driver: TestUser, plate: string, more: Record<string, string> = {}) =>
+  call("PUT", "/v1/drivers/me/vehicle", {
+    token: driver.accessToken,
+    body: { ...VEHICLE, plate, ...more },
+  });
+
+describe("the CRLV states the registered vehicle's plate", () => {
+  it("accepts the registered plate written with a dash or in lower case, stored normalised", async () => {
+    const driver = await driverWithVehicle();
+    for (const plate of ["bra-2e19", "BRA 2E19"]) {
+      const reply = await crlv(driver, plate);
+      expect(reply.status, reply.text).toBe(201);
+      expect(reply.json.document).toMatchObject({ kind: "crlv", plate: "BRA2E19" });
+    }
+    expect((await documentRows(driver.id)).map((d) => d.plate)).toEqual(["BRA2E19", "BRA2E19"]);
+  });
+
+  it("refuses another plate, a missing or malformed one, and a CRLV before any vehicle: nothing stored", async () => {
+    const driver = await driverWithVehicle();
+    const other = await crlv(driver, "abc-1234");
+    expectProblem(other, 422, "document_plate_mismatch");
+    expect(other.json.errors).toEqual([
+      { path: "x-vehicle-plate", message: expect.stringContaining("ABC1234") },
+    ]);
+    const none = await call("PUT", "/v1/drivers/me/documents/crlv", {
+      token: driver.accessToken,
+      raw: PDF,
+      headers: {
+        "content-type": "application/pdf",
+        "x-document-number": "00123456789",
+        "x-document-expires-on": inDays(200),
+      },
+    });
+    expectProblem(none, 400, "validation_failed");
+    expect(none.json.errors[0].path).toBe("x-vehicle-plate");
+    expectProblem(await crlv(driver, "BRA2E1"), 400, "validation_failed");
+    expect(await documentRows(driver.id)).toEqual([]);
+    expect(await objectCount(driver.id)).toBe(0);
+
+    const carless = await registerUser("driver");
+    expectProblem(await crlv(carless, "BRA2E19"), 409, "vehicle_required");
+    expectProblem(await upload(carless, "vehicle_photo"), 409, "vehicle_required");
+    expect(await documentRows(carless.id)).toEqual([]);
+    expect(await objectCount(carless.id)).toBe(0);
+    // The other kinds need no vehicle, and a plate sent with them is not stored.
+    const selfie = await upload(carless, "selfie", JPEG, { "x-vehicle-plate": "BRA2E19" });
+    expect(selfie.status, selfie.text).toBe(201);
+    expect(selfie.json.document.plate).toBeNull();
+  });
+});
+
+describe("changing the vehicle", () => {
+  it("sends an approved driver offline and back to documents until the new vehicle's are approved", async () => {
+    const { driver, ops } = await approvedOnline();
+    const changed = await putVehicle(driver, "xyz-9a87", { model: "HB20" });
+    expect(changed.status, changed.text).toBe(200);
+    expect(changed.json).toMatchObject({ status: "offline", vehicle: { plate: "XYZ9A87", model: "HB20" } });
+    expect(await driverRow(driver.id)).toMatchObject({
+      status: "offline",
+      onboarding_status: "pending_documents",
+      documents_expire_on: null,
+    });
+    expect((await auditOf(driver.id)).at(-1)).toMatchObject({
+      action: "driver.vehicle_changed",
+      actor_id: driver.id,
+      before: { onboarding_status: "approved" },
+      after: { onboarding_status: "pending_documents" },
+    });
+    // Out of the driver index too: a ping is refused as from an offline driver.
+    const ping = await call("POST", "/v1/drivers/me/location", { token: driver.accessToken, body: SE });
+    expectProblem(ping, 409, "driver_offline");
+
+    const refused = await goOnline(driver);
+    expectProblem(refused, 409, "driver_not_approved");
+    expect(refused.json.detail).toContain("vehicle changed");
+    // The old vehicle's CRLV and photo no longer count.
+    const mine = await call("GET", "/v1/drivers/me/documents", { token: driver.accessToken });
+    expect(mine.json).toMatchObject({
+      onboarding_status: "pending_documents",
+      missing: ["crlv", "vehicle_photo"],
+    });
+    // Staff cannot approve the old vehicle's set, and its CRLV cannot be uploaded again for the new one.
+    expectProblem(await review(ops, driver.id, "approve"), 409, "onboarding_transition_invalid");
+    expectProblem(await crlv(driver, "BRA2E19"), 422, "document_plate_mismatch");
+    await upload(driver, "selfie");
+    expect((await driverRow(driver.id))?.onboarding_status).toBe("pending_documents");
+
+    const renewed = await crlv(driver, "XYZ9A87");
+    expect(renewed.status, renewed.text).toBe(201);
+    expect(renewed.json.onboarding_status).toBe("pending_documents");
+    const photo = await upload(driver, "vehicle_photo");
+    expect(photo.json).toMatchObject({ document: { plate: "XYZ9A87" }, onboarding_status: "under_review" });
+    expectProblem(await goOnline(driver), 409, "driver_not_approved");
+    const approved = await review(ops, driver.id, "approve");
+    expect(approved.status, approved.text).toBe(200);
+    expect(approved.json).toMatchObject({ onboarding_status: "approved", problems: [] });
+    const online = await goOnline(driver);
+    expect(online.status, online.text).toBe(200);
+    expect(online.json).toMatchObject({ status: "online", vehicle: { plate: "XYZ9A87" } });
+  });
+
+  it("keeps an approved driver approved and online when the plate is the same", async () => {
+    const { driver } = await approvedOnline();
+    const audits = (await auditOf(driver.id)).length;
+    const corrected = await putVehicle(driver, "bra-2e19", { color: "Preto", model: "Onix Plus" });
+    expect(corrected.status, corrected.text).toBe(200);
+    expect(corrected.json).toMatchObject({ status: "online", vehicle: { plate: "BRA2E19", color: "Preto" } });
+    expect(await driverRow(driver.id)).toMatchObject({ status: "online", onboarding_status: "approved" });
+    expect(await auditOf(driver.id)).toHaveLength(audits);
+    const ping = await call("POST", "/v1/drivers/me/location", { token: driver.accessToken, body: SE });
+    expect(ping.status, ping.text).toBe(202);
+  });
+
+  it("is refused during an active ride, which goes on unaffected", async () => {
+    const { driver } = await approvedOnline();
+    const { ride } = await requestedRide();
+    expect((await postRide(driver.accessToken, ride.id, "accept")).status).toBe(200);
+    const before = await driverRow(driver.id);
+    expectProblem(await putVehicle(driver, "XYZ9A87"), 409, "driver_has_active_ride");
+    expect(await driverRow(driver.id)).toEqual(before);
+    const arrived = await postRide(driver.accessToken, ride.id, "arrive");
+    expect(arrived.status, arrived.text).toBe(200);
+  });
+
+  it("takes a driver under review back to documents: the old vehicle's set cannot be approved", async () => {
+    const driver = await driverWithVehicle();
+    await uploadFullSet(driver);
+    expect((await driverRow(driver.id))?.onboarding_status).toBe("under_review");
+    expect((await putVehicle(driver, "XYZ9A87")).status).toBe(200);
+    expect((await driverRow(driver.id))?.onboarding_status).toBe("pending_documents");
+    const ops = await createStaff("ops");
+    expectProblem(await review(ops, driver.id, "approve"), 409, "onboarding_transition_invalid");
+    await crlv(driver, "XYZ9A87");
+    expect((await upload(driver, "vehicle_photo")).json.onboarding_status).toBe("under_review");
+    expect((await review(ops, driver.id, "approve")).status).toBe(200);
+  });
+
+  it("never lifts a staff suspension; staff cannot reinstate him onto a vehicle they have not seen", async () => {
+    const { driver, ops } = await approvedOnline();
+    await review(ops, driver.id, "suspend", { reason: "complaints under investigation" });
+    expect((await putVehicle(driver, "XYZ9A87")).status).toBe(200);
+    expect(await driverRow(driver.id)).toMatchObject({
+      onboarding_status: "suspended",
+      suspended_by: "staff",
+    });
+    const refused = await review(ops, driver.id, "approve");
+    expectProblem(refused, 409, "driver_documents_incomplete");
+    expect(refused.json.detail).toContain("crlv: not of the registered vehicle");
+    expect(refused.json.detail).toContain("vehicle_photo: not of the registered vehicle");
+    expect((await driverRow(driver.id))?.onboarding_status).toBe("suspended");
+    expect((await crlv(driver, "XYZ9A87")).json.onboarding_status).toBe("suspended");
+    expect((await upload(driver, "vehicle_photo")).json.onboarding_status).toBe("suspended");
+    expect((await review(ops, driver.id, "approve")).json.onboarding_status).toBe("approved");
+    expect((await goOnline(driver)).status).toBe(200);
   });
 });

@@ -6,7 +6,7 @@ import { EfiPayoutRail } from "../../src/integrations/efi/payout-rail";
 import { driverAccount, platformAccount } from "../../src/services/ledger/accounts";
 import { balanceOf } from "../../src/services/ledger/balances";
 import { post } from "../../src/services/ledger/post";
-import { requestOwnKeyPayout } from "../../src/services/payouts/own-key";
+import { requestPayout } from "../../src/services/payouts/request";
 import { sandboxControl } from "../efi-network";
 import { randomCpf } from "../fee-helpers";
 import { call, createStaff, expectProblem, registerUser, type TestUser, unique } from "../helpers";
@@ -207,7 +207,7 @@ describe("Efí checks that the key belongs to the driver's CPF", () => {
     });
     expect(owner.status).toBe(200);
     const efi = { ...ctx(), payoutRail: new EfiPayoutRail(ctx().efi) };
-    const refused = await requestOwnKeyPayout(efi, driver.id, { amountCents: 1000, pixKey: key });
+    const refused = await requestPayout(efi, driver.id, { amountCents: 1000, pixKey: key });
     expect(refused).toMatchObject({
       status: "failed",
       failure_reason: "efi_chave_nao_pertence_ao_documento",
@@ -216,9 +216,53 @@ describe("Efí checks that the key belongs to the driver's CPF", () => {
 
     // The same key, recorded as the driver's own: the send goes.
     await sandboxControl("PUT", `/sandbox/pix-keys/${encodeURIComponent(key)}/owner`, { cpf: driver.cpf });
-    const sent = await requestOwnKeyPayout(efi, driver.id, { amountCents: 1000, pixKey: key });
+    const sent = await requestPayout(efi, driver.id, { amountCents: 1000, pixKey: key });
     expect(sent.status).not.toBe("failed");
     expect(await available(driver.id)).toBe(4000);
+  });
+});
+
+describe("requestPayout called directly (not through the route) checks the same", () => {
+  const payoutsOf = async (driverId: string) =>
+    (await env.DB.prepare("SELECT COUNT(*) AS n FROM payouts WHERE driver_id = ?")
+      .bind(driverId)
+      .first<number>("n")) ?? 0;
+
+  it("another driver's registered key is refused and nothing moves", async () => {
+    const victim = await driverWithCpf(5000);
+    const thief = await driverWithCpf();
+    const thiefKey = `${unique()}@pix.test`;
+    await readyKey(thief, thiefKey);
+    const refused = await requestPayout(ctx(), victim.id, { amountCents: 1000, pixKey: thiefKey }).catch(
+      (e) => e,
+    );
+    expect(refused).toMatchObject({ code: "payout_key_not_registered" });
+    expect(await available(victim.id)).toBe(5000);
+    expect(await payoutsOf(victim.id)).toBe(0);
+  });
+
+  it("a key still cooling down, one over the daily limit, and a driver with no CPF are refused too", async () => {
+    const driver = await driverWithCpf(50_000);
+    const key = `${unique()}@pix.test`;
+    const registered = await registerKey(driver, key);
+    expect(registered.status, registered.text).toBe(201);
+    const cooling = await requestPayout(ctx(), driver.id, { amountCents: 1000, pixKey: key }).catch((e) => e);
+    expect(cooling).toMatchObject({ code: "payout_key_cooling_down" });
+    await coolDownOver(registered.json.id);
+    await setDailyLimit(2000);
+    const over = await requestPayout(ctx(), driver.id, { amountCents: 2001, pixKey: key }).catch((e) => e);
+    expect(over).toMatchObject({ code: "payout_daily_limit" });
+    expect(await payoutsOf(driver.id)).toBe(0);
+    expect(await available(driver.id)).toBe(50_000);
+    // Within the limit, to the driver's own key: it goes.
+    const sent = await requestPayout(ctx(), driver.id, { amountCents: 2000, pixKey: key });
+    expect(sent.status).not.toBe("failed");
+    expect(await available(driver.id)).toBe(48_000);
+
+    const noCpf = await fund(5000);
+    const refused = await requestPayout(ctx(), noCpf, { amountCents: 1000, pixKey: key }).catch((e) => e);
+    expect(refused).toMatchObject({ code: "payout_cpf_required" });
+    expect(await available(noCpf)).toBe(5000);
   });
 });
 

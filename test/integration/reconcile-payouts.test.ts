@@ -9,6 +9,7 @@ import { requestPayout } from "../../src/services/payouts/request";
 import { runReconcile } from "../../src/services/reconcile/run";
 import { registerWebhook, withLostWebhooks } from "../efi-webhook-helpers";
 import { expectLedgerConsistent, fund } from "../money-helpers";
+import { allowPayoutsTo } from "../payout-key-helpers";
 
 // A payout whose first send reached Efí but whose reply was lost, and whose retry met a 429:
 // the outcome is unknown, so the money stays held (never back in the driver's available balance
@@ -55,6 +56,7 @@ describe("a payout whose send ended in 429 after an uncertain first try", () => 
     const driverId = await fund(5000);
     const available = () => balanceOf(base, driverAccount(driverId, "available"));
 
+    await allowPayoutsTo(driverId, "529.982.247-25");
     const payout = await withLostWebhooks(() =>
       requestPayout(ctx, driverId, { amountCents: 1000, pixKey: "529.982.247-25" }),
     );

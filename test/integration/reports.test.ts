@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { registerWebhook } from "../efi-webhook-helpers";
 import {
   cardPassenger,
@@ -231,7 +231,8 @@ describe("GET /v1/admin/reports/rides, payouts and drivers", { timeout: 120_000 
 
     const afterDrivers = await rows(ops, "drivers");
     expect(sum(afterDrivers, "trips") - sum(beforeDrivers, "trips")).toBe(1);
-    expect(afterDrivers.every((r) => r.online_hours === null)).toBe(true);
+    // Online hours are a figure on every day (exact figures: "online hours" below).
+    expect(afterDrivers.every((r) => typeof r.online_hours === "number" && r.online_hours >= 0)).toBe(true);
 
     const payouts = await report(ops, "payouts", { format: "csv" });
     expect(payouts.status, payouts.text).toBe(200);
@@ -280,5 +281,136 @@ describe("GET /v1/admin/reports: refusals", () => {
       401,
       "authentication_required",
     );
+  });
+});
+
+describe("GET /v1/admin/reports/drivers: online hours", { timeout: 60_000 }, () => {
+  // The server's clock is set by hand to local times in January 2026, far from the other tests'
+  // days; each test uses its own days, so a day's figure is exactly that test's drivers'.
+  // São Paulo is UTC−3 all year.
+  beforeEach(() => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+  });
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+  const at = (localTime: string) => vi.setSystemTime(new Date(`${localTime}-03:00`));
+
+  /** A fresh access token at the current (fake) time: tokens last 15 minutes. */
+  async function signIn(user: TestUser): Promise<TestUser> {
+    const reply = await call("POST", "/v1/auth/login", {
+      body: { email: user.email, password: user.password },
+      headers: { "cf-connecting-ip": user.ip },
+    });
+    expect(reply.status, reply.text).toBe(200);
+    return { ...user, accessToken: reply.json.access_token };
+  }
+
+  async function setStatus(driver: TestUser, status: "online" | "offline") {
+    const signedIn = await signIn(driver);
+    const reply = await call("POST", `/v1/drivers/me/${status}`, {
+      token: signedIn.accessToken,
+      ...(status === "online" ? { body: SE } : {}),
+    });
+    expect(reply.status, reply.text).toBe(200);
+    expect(reply.json.status).toBe(status);
+  }
+
+  async function onlineHours(from: string, to: string): Promise<number[]> {
+    const ops = await createStaff("ops");
+    const reply = await call("GET", `/v1/admin/reports/drivers?from=${from}&to=${to}`, {
+      token: ops.accessToken,
+    });
+    expect(reply.status, reply.text).toBe(200);
+    return reply.json.rows.map((r: Row) => r.online_hours);
+  }
+
+  it("splits a session from 22:30 to 01:30 local into 1.5 h on each day, in JSON and CSV", async () => {
+    at("2026-01-12T22:30:00");
+    const driver = await onlineDriver("pop", SE);
+    at("2026-01-13T01:30:00");
+    await setStatus(driver, "offline");
+    at("2026-01-13T09:00:00");
+    expect(await onlineHours("2026-01-11", "2026-01-14")).toEqual([0, 1.5, 1.5, 0]);
+
+    const ops = await createStaff("ops");
+    const csv = await call("GET", "/v1/admin/reports/drivers?from=2026-01-12&to=2026-01-13&format=csv", {
+      token: ops.accessToken,
+    });
+    expect(csv.status, csv.text).toBe(200);
+    const [header, ...lines] = csv.text.trim().split("\r\n");
+    const column = header?.split(",").indexOf("online_hours") ?? -1;
+    expect(column).toBeGreaterThan(0);
+    expect(lines.map((line) => line.split(",")[column])).toEqual(["1.5", "1.5"]);
+  });
+
+  it("counts a session still open up to the end of the range or now, whichever is earlier", async () => {
+    at("2026-01-15T20:00:00");
+    const driver = await onlineDriver("pop", SE);
+    at("2026-01-16T02:00:00");
+    expect(await onlineHours("2026-01-15", "2026-01-15")).toEqual([4]);
+    expect(await onlineHours("2026-01-15", "2026-01-17")).toEqual([4, 2, 0]);
+    // Going online again while online changes nothing; going offline closes it at that time.
+    at("2026-01-16T02:30:00");
+    await setStatus(driver, "online");
+    at("2026-01-16T03:00:00");
+    await setStatus(driver, "offline");
+    at("2026-01-16T12:00:00");
+    expect(await onlineHours("2026-01-15", "2026-01-17")).toEqual([4, 3, 0]);
+  });
+
+  it("sums every session of the day: offline, online, offline twice, and other drivers", async () => {
+    at("2026-01-18T09:00:00");
+    const driver = await onlineDriver("pop", SE);
+    at("2026-01-18T10:00:00");
+    await setStatus(driver, "offline");
+    at("2026-01-18T11:00:00");
+    await setStatus(driver, "online");
+    at("2026-01-18T11:30:00");
+    await setStatus(driver, "offline");
+    // Another driver, overlapping the first one's hours: 09:30 to 10:30.
+    at("2026-01-18T09:30:00");
+    const other = await onlineDriver("pop", SE);
+    at("2026-01-18T10:30:00");
+    await setStatus(other, "offline");
+    at("2026-01-18T12:00:00");
+    expect(await onlineHours("2026-01-18", "2026-01-18")).toEqual([2.5]);
+
+    // The log holds every change, written by the database's triggers at the API's times.
+    const { results } = await env.DB.prepare(
+      "SELECT status, city_id, online_at, at FROM driver_status_log WHERE driver_id = ? ORDER BY id",
+    )
+      .bind(driver.id)
+      .all();
+    expect(results).toEqual([
+      { status: "online", city_id: "sao_paulo", online_at: null, at: "2026-01-18T12:00:00.000Z" },
+      {
+        status: "offline",
+        city_id: "sao_paulo",
+        online_at: "2026-01-18T12:00:00.000Z",
+        at: "2026-01-18T13:00:00.000Z",
+      },
+      { status: "online", city_id: "sao_paulo", online_at: null, at: "2026-01-18T14:00:00.000Z" },
+      {
+        status: "offline",
+        city_id: "sao_paulo",
+        online_at: "2026-01-18T14:00:00.000Z",
+        at: "2026-01-18T14:30:00.000Z",
+      },
+    ]);
+  });
+
+  it("closes a session when staff suspend the driver, whichever service changes the status", async () => {
+    at("2026-01-20T08:00:00");
+    const driver = await onlineDriver("pop", SE);
+    at("2026-01-20T09:15:00");
+    const ops = await createStaff("ops");
+    const suspended = await call("POST", `/v1/admin/drivers/${driver.id}/suspend`, {
+      token: ops.accessToken,
+      body: { reason: "complaints under review" },
+    });
+    expect(suspended.status, suspended.text).toBe(200);
+    at("2026-01-20T12:00:00");
+    expect(await onlineHours("2026-01-20", "2026-01-20")).toEqual([1.25]);
   });
 });

@@ -10,6 +10,7 @@ import { completePayout } from "../../src/services/payouts/complete";
 import { requestPayout } from "../../src/services/payouts/request";
 import { sandboxControl } from "../efi-network";
 import { expectLedgerConsistent, fund } from "../money-helpers";
+import { allowPayoutsTo } from "../payout-key-helpers";
 
 // Payouts by Efí's Pix send (EfiPayoutRail) against the in-process sandbox, which settles sends
 // inline by homologação's rules: R$0.01–10.00 REALIZADO and R$10.01–20.00 NAO_REALIZADO by
@@ -67,6 +68,7 @@ describe("EfiPayoutRail: a payout sent by Pix through Efí", () => {
     const driverId = await fund(5000);
     const transitBefore = await inTransit();
 
+    await allowPayoutsTo(driverId, CPF_KEY);
     const payout = await requestPayout(ctx, driverId, { amountCents: 1000, pixKey: CPF_KEY });
     expect(payout).toMatchObject({ status: "in_transit", rail: "efi", amount_cents: 1000 });
     expect(await available(driverId)).toBe(4000);
@@ -107,6 +109,7 @@ describe("EfiPayoutRail: a failed Pix payout returns the money to the driver's a
     const driverId = await fund(5000);
     const transitBefore = await inTransit();
 
+    await allowPayoutsTo(driverId, CPF_KEY);
     const payout = await requestPayout(ctx, driverId, { amountCents: 1500, pixKey: CPF_KEY });
     expect(payout).toMatchObject({ status: "in_transit", fee_cents: 150 });
     expect(await available(driverId)).toBe(5000 - 1650);
@@ -133,6 +136,7 @@ describe("EfiPayoutRail: a failed Pix payout returns the money to the driver's a
     });
     expect(armed.status, armed.text).toBeLessThan(300);
 
+    await allowPayoutsTo(driverId, "motorista@example.com");
     const payout = await requestPayout(ctx, driverId, { amountCents: 1000, pixKey: "motorista@example.com" });
     expect(payout.status).toBe("in_transit");
     expect(await available(driverId)).toBe(2000);
@@ -149,6 +153,7 @@ describe("EfiPayoutRail: a failed Pix payout returns the money to the driver's a
     const driverId = await fund(5000);
     const transitBefore = await inTransit();
 
+    await allowPayoutsTo(driverId, CPF_KEY);
     const payout = await requestPayout(ctx, driverId, { amountCents: 2001, pixKey: CPF_KEY });
     expect(payout).toMatchObject({ status: "failed", rail: "efi", failure_reason: "efi_pagamento_negado" });
     expect(await available(driverId)).toBe(5000);
@@ -189,6 +194,7 @@ describe("EfiPayoutRail: an unknown outcome keeps the money in transit", () => {
       const driverId = await fund(2000);
       const transitBefore = await inTransit();
 
+      await allowPayoutsTo(driverId, CPF_KEY);
       const payout = await requestPayout(ctx, driverId, { amountCents: 1000, pixKey: CPF_KEY });
       expect(payout).toMatchObject({ status: "in_transit", rail: "efi" });
       expect(await available(driverId)).toBe(1000);
@@ -210,6 +216,7 @@ describe("EfiPayoutRail: an unknown outcome keeps the money in transit", () => {
       efiThatFails(new EfiError({ status: 400, kind: "legacy", code: "chave_invalida", message: "chave" })),
     );
     const driverId = await fund(2000);
+    await allowPayoutsTo(driverId, CPF_KEY);
     const payout = await requestPayout(ctx, driverId, { amountCents: 1000, pixKey: CPF_KEY });
     expect(payout).toMatchObject({ status: "failed", failure_reason: "efi_chave_invalida" });
     expect(await available(driverId)).toBe(2000);

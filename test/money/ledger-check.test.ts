@@ -19,6 +19,7 @@ import { getSettlementConfig } from "../../src/services/settlements/config";
 import { releaseSettlement } from "../../src/services/settlements/release";
 import { call, createStaff, expectProblem, registerUser, unique } from "../helpers";
 import { expectLedgerConsistent, insertCompletedRide, insertUser } from "../money-helpers";
+import { allowPayoutsTo } from "../payout-key-helpers";
 
 const ctx = () => createServiceContext(env);
 const HOUR = 60 * 60 * 1000;
@@ -190,9 +191,11 @@ beforeAll(async () => {
   scene.scheduledSettlement = cardSettlement.id;
   expect((await releaseSettlement(c, pixSettlement.id, pixSettlement.due_on)).status).toBe("released");
 
+  await allowPayoutsTo(scene.driver, "driver@pix.test");
   scene.paidPayout = (
     await requestPayout(c, scene.driver, { amountCents: 1500, pixKey: "driver@pix.test" })
   ).id;
+  await allowPayoutsTo(scene.driver, "fail@pix.test");
   const failed = await requestPayout(c, scene.driver, { amountCents: 1000, pixKey: "fail@pix.test" });
   expect(failed.status).toBe("failed");
 });

@@ -10,6 +10,7 @@ import { completePayout } from "../../src/services/payouts/complete";
 import { requestPayout } from "../../src/services/payouts/request";
 import { unique } from "../helpers";
 import { expectLedgerConsistent, insertUser } from "../money-helpers";
+import { allowPayoutsTo } from "../payout-key-helpers";
 
 // The invariants that tie the ledger to the rows around it. Each test breaks the data the way a
 // bug (or a hand-written statement) would, expects the named invariant and only it, and repairs.
@@ -208,6 +209,7 @@ describe("nothing_stuck", () => {
         throw new Error("no answer");
       },
     };
+    await allowPayoutsTo(driver, "driver@pix.test");
     const payout = await requestPayout({ ...ctx(), payoutRail: silent }, driver, {
       amountCents: 2000,
       pixKey: "driver@pix.test",

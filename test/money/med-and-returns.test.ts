@@ -13,6 +13,7 @@ import { sandboxControl } from "../efi-network";
 import { registerWebhook } from "../efi-webhook-helpers";
 import { call, createStaff, expectProblem } from "../helpers";
 import { expectLedgerConsistent } from "../money-helpers";
+import { allowPayoutsTo } from "../payout-key-helpers";
 import { bearer, completeAtDropoff, onlineDriver, openSocket, requestedRide, SE } from "../ride-helpers";
 
 const WAIT = { timeout: 20_000, interval: 100 };
@@ -157,6 +158,7 @@ describe("a payout the receiving bank returns", { timeout: 120_000 }, () => {
       expect(await balanceOf(ctx, driverAccount(driver.id, "available"))).toBe(share);
     }, WAIT);
 
+    await allowPayoutsTo(driver.id, "efipay@sejaefi.com.br");
     const payout = await requestPayout({ ...ctx, payoutRail: new EfiPayoutRail(ctx.efi) }, driver.id, {
       amountCents: 1000,
       pixKey: "efipay@sejaefi.com.br",

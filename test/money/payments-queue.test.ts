@@ -27,6 +27,7 @@ import {
 } from "../efi-webhook-helpers";
 import { expectLedgerConsistent, fund, insertCompletedRide, insertUser } from "../money-helpers";
 import { paymentRowById } from "../payment-helpers";
+import { allowPayoutsTo } from "../payout-key-helpers";
 
 // The payments queue consumer, driven explicitly through the Worker's queue handler. Efí's
 // notifications in this file go to a URL that answers 404 (lost), so nothing reaches the real
@@ -391,6 +392,7 @@ describe("payments queue: Pix send results complete payouts", () => {
   /** A payout sent by Efí's rail; the sandbox settles it by amount and notifies (lost here). */
   async function efiPayout(driverId: string, amountCents: number) {
     const c = ctx();
+    await allowPayoutsTo(driverId, "+5511987654321");
     const payout = await requestPayout({ ...c, payoutRail: new EfiPayoutRail(c.efi) }, driverId, {
       amountCents,
       pixKey: "+5511987654321",

@@ -474,6 +474,7 @@ describe("payouts service: rails and outcomes", () => {
   it("a rail that reports later: in transit with its reference, then paid once by completePayout", async () => {
     const driver = await fundedDriver(5000);
     const c = ctx({ payoutRail: deferredRail });
+    await allowPayoutsTo(driver.id, CPF_KEY);
     const payout = await requestPayout(c, driver.id, { amountCents: 2000, pixKey: CPF_KEY });
     expect(payout).toMatchObject({ status: "in_transit", rail: "deferred" });
     const [row] = await payoutRows(driver.id);
@@ -496,6 +497,7 @@ describe("payouts service: rails and outcomes", () => {
   it("a failure reported later reverses once", async () => {
     const driver = await fundedDriver(5000);
     const c = ctx({ payoutRail: deferredRail });
+    await allowPayoutsTo(driver.id, CPF_KEY);
     const payout = await requestPayout(c, driver.id, { amountCents: 2000, pixKey: CPF_KEY });
     await completePayout(c, payout.id, { status: "failed", reason: "NAO_REALIZADO" });
     await completePayout(c, payout.id, { status: "failed", reason: "NAO_REALIZADO" });
@@ -507,6 +509,7 @@ describe("payouts service: rails and outcomes", () => {
   it("contradicting outcomes racing: exactly one applies, guarded in the database", async () => {
     const driver = await fundedDriver(5000);
     const c = ctx({ payoutRail: deferredRail });
+    await allowPayoutsTo(driver.id, CPF_KEY);
     const payout = await requestPayout(c, driver.id, { amountCents: 2000, pixKey: CPF_KEY });
     const results = await Promise.allSettled([
       completePayout(ctx(), payout.id, { status: "paid" }),
@@ -528,6 +531,7 @@ describe("payouts service: rails and outcomes", () => {
 
   it("the status guard in the outcome's batch refuses a payout another outcome settled after it was read", async () => {
     const driver = await fundedDriver(5000);
+    await allowPayoutsTo(driver.id, CPF_KEY);
     const payout = await requestPayout(ctx({ payoutRail: deferredRail }), driver.id, {
       amountCents: 2000,
       pixKey: CPF_KEY,
@@ -563,6 +567,7 @@ describe("payouts service: rails and outcomes", () => {
         throw new Error("connection reset");
       },
     };
+    await allowPayoutsTo(driver.id, CPF_KEY);
     const payout = await requestPayout(ctx({ payoutRail: brokenRail }), driver.id, {
       amountCents: 2000,
       pixKey: CPF_KEY,
@@ -576,6 +581,7 @@ describe("payouts service: rails and outcomes", () => {
   it("the local rail refuses to pretend in production: the payout waits in transit", async () => {
     const driver = await fundedDriver(5000);
     const { LocalPayoutRail } = await import("../../src/integrations/payout-rail");
+    await allowPayoutsTo(driver.id, CPF_KEY);
     const payout = await requestPayout(ctx({ payoutRail: new LocalPayoutRail("production") }), driver.id, {
       amountCents: 2000,
       pixKey: CPF_KEY,

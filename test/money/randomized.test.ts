@@ -31,6 +31,7 @@ import {
   sweepClearing,
 } from "../../src/services/settlements/sweep";
 import { expectLedgerConsistent, insertCompletedRides, insertUser } from "../money-helpers";
+import { registerKeyCooledDown } from "../payout-key-helpers";
 
 /**
  * The walk leaves payouts in transit for the rail's later report and lets clawbacks keep a driver
@@ -131,6 +132,8 @@ describe("the ledger under a long random mix of money operations", () => {
     const passenger = await insertUser("passenger");
     const drivers: string[] = [];
     for (let i = 0; i < DRIVERS; i++) drivers.push(await insertUser("driver"));
+    // Each driver pays out to a key registered the way the API registers one, its cool-down over.
+    for (const driver of drivers) await registerKeyCooledDown(ctx, driver, "driver@pix.test");
 
     // ---- The model: natural balances, and what the services should have written. ----------
     const model = new Map<string, number>();

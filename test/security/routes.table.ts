@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { createServiceContext } from "../../src/composition";
 import type { Permission } from "../../src/lib/permissions";
 import { recordNotification } from "../../src/services/notifications/inbox";
-import { upload, uploadFullSet } from "../document-helpers";
+import { registerVehicle, upload, uploadFullSet } from "../document-helpers";
 import { receivedItem } from "../efi-webhook-helpers";
 import { call, registerUser, type TestUser, unique } from "../helpers";
 import { ridePaymentRow } from "../payment-helpers";
@@ -168,6 +168,7 @@ async function aNotification(): Promise<Resource> {
 /** A driver whose complete set of documents waits for review. */
 async function aDriverUnderReview(): Promise<Resource> {
   const user = await registerUser("driver");
+  await registerVehicle(user);
   await uploadFullSet(user);
   return { id: user.id, table: "users", owners: { driver: user } };
 }

@@ -5,6 +5,7 @@ import {
   type OnboardingEvent,
   type OnboardingState,
   type SuspendedBy,
+  VEHICLE_CHANGED_REASON,
 } from "../../src/services/drivers/onboarding";
 import { daysBetween, noticeFor } from "../../src/services/drivers/onboarding-expiry";
 
@@ -19,6 +20,7 @@ const APPROVE: OnboardingEvent = { type: "approve" };
 const REJECT: OnboardingEvent = { type: "reject", reason: "blurred CNH" };
 const STAFF: OnboardingEvent = { type: "suspend", reason: "complaints", by: "staff" };
 const EXPIRY: OnboardingEvent = { type: "suspend", reason: "documents_expired", by: "documents_expired" };
+const VEHICLE: OnboardingEvent = { type: "vehicle_changed" };
 
 // Every (state, event) pair: the next status, or null when refused.
 const TABLE: [OnboardingState, OnboardingEvent, OnboardingStatus | null][] = [
@@ -49,6 +51,12 @@ const TABLE: [OnboardingState, OnboardingEvent, OnboardingStatus | null][] = [
   [state("suspended", "staff"), REJECT, null],
   [state("suspended", "documents_expired"), STAFF, "suspended"],
   [state("suspended", "staff"), EXPIRY, null],
+  [state("pending_documents"), VEHICLE, "pending_documents"],
+  [state("under_review"), VEHICLE, "pending_documents"],
+  [state("approved"), VEHICLE, "pending_documents"],
+  [state("rejected"), VEHICLE, "rejected"],
+  [state("suspended", "staff"), VEHICLE, "suspended"],
+  [state("suspended", "documents_expired"), VEHICLE, "suspended"],
 ];
 
 describe("decideOnboarding", () => {
@@ -73,6 +81,17 @@ describe("decideOnboarding", () => {
     // Staff take over an expiry suspension: an upload no longer lifts it.
     const taken = decideOnboarding(state("suspended", "documents_expired"), STAFF);
     expect(taken).toMatchObject({ ok: true, next: { suspendedBy: "staff" } });
+  });
+
+  it("tells a driver who changed the vehicle why he is back to documents; a suspension keeps its reason", () => {
+    expect(decideOnboarding(state("approved"), VEHICLE)).toEqual({
+      ok: true,
+      next: { status: "pending_documents", reason: VEHICLE_CHANGED_REASON, suspendedBy: null },
+    });
+    expect(decideOnboarding(state("suspended", "staff"), VEHICLE)).toEqual({
+      ok: true,
+      next: state("suspended", "staff"),
+    });
   });
 
   it("clears the reason on approval", () => {

@@ -62,6 +62,7 @@ function rideIn(status: RideStatus): RideRow {
     expiredAt: null,
     expiredReason: null,
     updatedAt: ago(100),
+    surgeMultiplierBp: null,
   };
   const accepted = {
     ...requested,

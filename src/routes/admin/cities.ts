@@ -58,6 +58,10 @@ const CitySchema = z
       max_lng: z.number(),
     }),
     active: z.boolean(),
+    credit_floor_cents: z.number().int().nullable().openapi({
+      description:
+        "The city's own credit floor in centavos (≤ 0), stricter than the global one; null: the global floor applies",
+    }),
     updated_at: z.string().nullable(),
   })
   .openapi("City");
@@ -74,6 +78,11 @@ const fields = {
   }),
   service_area: RingSchema,
   active: z.boolean(),
+  credit_floor_cents: z.number().int().min(-1_000_000).max(0).nullable().openapi({
+    example: -1000,
+    description:
+      "The lowest prepaid credit (centavos, ≤ 0) at which a driver may still be offered and accept rides in this city. Only stricter than the global `credit_floor_cents` of the settlement settings: a lower value is `400 validation_failed` on `credit_floor_cents`. The floor of a ride is the higher of the two; null: the global one. The driver's ledger account keeps the global floor.",
+  }),
 };
 
 const CreateCitySchema = z
@@ -82,6 +91,7 @@ const CreateCitySchema = z
     ...fields,
     currency: z.literal("BRL").default("BRL").openapi({ description: "Only BRL is supported for now" }),
     active: fields.active.default(true),
+    credit_floor_cents: fields.credit_floor_cents.optional(),
     reason: ReasonSchema,
   })
   .strict()
@@ -95,6 +105,7 @@ const UpdateCitySchema = z
     categories: fields.categories.optional(),
     service_area: fields.service_area.optional(),
     active: fields.active.optional(),
+    credit_floor_cents: fields.credit_floor_cents.optional(),
     reason: ReasonSchema,
   })
   .strict()
@@ -161,7 +172,7 @@ const update = createRoute({
   tags: ["Admin"],
   summary: "Change a city",
   description:
-    "Staff with `pricing:write`. Changes the fields given. A category cannot be dropped (`400` on `categories`); `active: false` stops new quotes and rides there. Audited before and after, with the reason.",
+    "Staff with `pricing:write`. Changes the fields given. A category cannot be dropped (`400` on `categories`); `active: false` stops new quotes and rides there; `credit_floor_cents: null` returns the city to the global credit floor. Audited before and after, with the reason.",
   security,
   middleware: [requireAuth, requirePermission("pricing:write")] as const,
   request: { params: IdParamSchema, ...jsonBody(UpdateCitySchema) },

@@ -20,7 +20,7 @@ const FlaggedPixRefundSchema = z
     amount_cents: z.number().int(),
     status: z.enum(["processing", "refunded", "failed"]).openapi({
       description:
-        "`processing` until Efí confirms the devolução; `refunded` once the money is back with the payer",
+        "`processing` until Efí confirms the devolução; `refunded` once the money is back with the payer; `failed` when Efí refused it (nothing moved; it may be asked again)",
     }),
     provider_reference: z.string().nullable().openapi({ description: "Efí's rtrId, once Efí answered" }),
     failure_reason: z.string().nullable(),
@@ -37,7 +37,7 @@ const refund = createRoute({
   tags: ["Admin"],
   summary: "Refund a flagged received Pix",
   description:
-    "Staff with the `payments:refund` permission. Gives back, whole, a received Pix that was flagged and credited nothing (a second Pix for a paid payment, a Pix for an expired charge that was regenerated and paid, an unknown txid; see `GET /v1/admin/payments/flagged`), by an Efí devolução. Posts nothing in the ledger: the money never entered it. One refund per Pix: asking again answers the same refund. A Pix that paid a payment is refunded through the payment (409 `payment_not_refundable`). Audited. Needs an `Idempotency-Key`.",
+    "Staff with the `payments:refund` permission. Gives back, whole, a received Pix that was flagged and credited nothing (a second Pix for a paid payment, a Pix for an expired charge that was regenerated and paid, an unknown txid; see `GET /v1/admin/payments/flagged`), by an Efí devolução. Posts nothing in the ledger: the money never entered it. At most one live refund per Pix: asking again once it is refunded answers that refund and changes nothing; while it is still processing (Efí's outcome not known yet) the answer is 409 `refund_in_progress`, so a Pix is never refunded twice; a refund Efí refused (`failed`) may be asked again, which makes a new devolução. A Pix that paid a payment is refunded through the payment (409 `payment_not_refundable`). Audited. Needs an `Idempotency-Key`.",
   security: [{ bearerAuth: [] }],
   middleware: [requireAuth, requirePermission("payments:refund"), idempotent] as const,
   request: {
@@ -72,6 +72,7 @@ const refund = createRoute({
       "not_found",
       ...IDEMPOTENCY_PROBLEMS,
       "payment_not_refundable",
+      "refund_in_progress",
     ),
   },
 });

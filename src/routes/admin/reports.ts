@@ -85,9 +85,10 @@ const ROW_SCHEMAS = {
       trip_hours: z.number(),
       gave_back: int(),
       cancelled_by_driver: int(),
-      online_hours: z.null().openapi({
+      online_hours: z.number().openapi({
         description:
-          "Not recorded yet: only the start of a driver's current online session is stored, not a history of going online and offline",
+          "Hours drivers were online that local day, summed over drivers, 2 decimals. A session belongs to the city whose area held the position the driver went online at; one crossing midnight is split between the days, and one still open counts up to the end of the range or now, whichever is earlier",
+        example: 7.5,
       }),
     })
     .openapi("DriverReportRow"),
@@ -112,9 +113,9 @@ const DESCRIPTIONS: Record<ReportName, { summary: string; description: string }>
       "Platform-wide (the city gives the time zone). Each payout on its request's day with its outcome as of now; fees only of payouts that did not fail (a failed payout's fee goes back to the driver).",
   },
   drivers: {
-    summary: "Drivers per day: active drivers, trips, trip hours, cancellations",
+    summary: "Drivers per day: active drivers, trips, trip hours, online hours, cancellations",
     description:
-      "`online_hours` is null: the platform stores only the start of a driver's current online session, not a history of online and offline, so hours online cannot be derived yet. `trip_hours` is start to completion of completed trips.",
+      "`trip_hours` is start to completion of completed trips. `online_hours` comes from a log of every change of a driver's status (going online or offline, a suspension, a cool-down, erasure): a session is counted in the city where the driver went online, split at the city's local midnight, an open one up to the end of the range or now.",
   },
 };
 

@@ -2,6 +2,7 @@ import { sql } from "drizzle-orm";
 import { cellsWithin, MAX_COVER_CELLS } from "../../lib/geo";
 import type { ServiceContext } from "../context";
 import { areasAround, type NearbyDriver } from "../drivers/index-port";
+import { creditFloorSql } from "../rides/credit-floor";
 import type { RideRow } from "../rides/state";
 
 export interface Candidate {
@@ -21,9 +22,9 @@ const SHORTLIST_SIZE = 200;
 /**
  * The `limit` nearest drivers who may be offered the ride, nearest first, then longest idle.
  * Eligible: online, a vehicle of the ride's category, account not blocked, no active ride, prepaid
- * credit not below the floor, never offered this ride, and not holding another open offer (a
- * driver holds at most one open offer at a time). Idle since: the later of going online and his
- * last completed ride.
+ * credit not below the floor of the ride's city (`creditFloorSql`), never offered this ride, and
+ * not holding another open offer (a driver holds at most one open offer at a time). Idle since:
+ * the later of going online and his last completed ride.
  *
  * Two steps. The driver indexes of the areas the radius touches (usually one) answer the nearest
  * free drivers of the category, from memory; then one D1 statement keeps those D1 finds eligible
@@ -56,6 +57,14 @@ export async function nearestEligibleDrivers(
       distanceM: Math.round(driver.distanceM),
       idleSince: driver.idleSince,
     }));
+}
+
+/**
+ * Starts asking the indexes for the ride's step (the answer `nearestEligibleDrivers` then uses),
+ * without waiting: a failure surfaces where the answer is awaited, or nowhere if it is not.
+ */
+export function prefetchNearby(ctx: ServiceContext, ride: RideRow): void {
+  nearbyFree(ctx, ride, 0).catch(() => undefined);
 }
 
 /** One answer of the indexes per ride and context: a dispatch step widening its radius asks once. */
@@ -117,6 +126,6 @@ async function eligibleInD1(ctx: ServiceContext, ride: RideRow, driverIds: strin
       AND NOT EXISTS (SELECT 1 FROM ride_offers h WHERE h.driver_id = d.user_id
                       AND h.status = 'open' AND h.expires_at > ${now})
       AND COALESCE((SELECT balance FROM ledger_accounts WHERE id = 'driver:' || d.user_id || ':credit'), 0)
-          >= (SELECT credit_floor_cents FROM settlement_config WHERE id = 1)`);
+          >= ${creditFloorSql(ride.cityId)}`);
   return new Set(rows.map((row) => row.driver_id));
 }

@@ -58,8 +58,24 @@ export async function insertOffers(
   return inserted;
 }
 
+/**
+ * Where a step starts, in one round trip: the ride's offers whose window has passed are closed
+ * (answered), then the ones still open, soonest to close first.
+ */
+export async function sweepOffers(
+  ctx: ServiceContext,
+  rideId: string,
+  now: Date,
+): Promise<{ expired: OfferRow[]; open: OfferRow[] }> {
+  const [expired, open] = await ctx.db.batch([
+    expireDueOffers(ctx, rideId, now),
+    openOffersOf(ctx, rideId, now),
+  ]);
+  return { expired, open };
+}
+
 /** Closes the ride's open offers whose window has passed; returns them. */
-export function expireDueOffers(ctx: ServiceContext, rideId: string, now: Date): Promise<OfferRow[]> {
+function expireDueOffers(ctx: ServiceContext, rideId: string, now: Date) {
   const at = now.toISOString();
   return ctx.db
     .update(rideOffers)
@@ -69,7 +85,7 @@ export function expireDueOffers(ctx: ServiceContext, rideId: string, now: Date):
 }
 
 /** The ride's offers still open now, soonest to close first. */
-export function openOffersOf(ctx: ServiceContext, rideId: string, now: Date): Promise<OfferRow[]> {
+export function openOffersOf(ctx: ServiceContext, rideId: string, now: Date) {
   return ctx.db
     .select()
     .from(rideOffers)

@@ -1,8 +1,8 @@
 import type { ServiceContext } from "../context";
 import type { OutgoingEvent } from "../events/wire";
 import type { RideRow } from "../rides/state";
-import { nearestEligibleDrivers } from "./candidates";
-import { expireDueOffers, insertOffers, openOffersOf } from "./offers";
+import { nearestEligibleDrivers, prefetchNearby } from "./candidates";
+import { insertOffers, sweepOffers } from "./offers";
 import { driverOfferView } from "./view";
 
 /** Where a ride's dispatch stands; kept by the ride's room between steps. */
@@ -52,9 +52,11 @@ export async function dispatchStep(
   if (ride.status !== "requested") return { kind: "done" };
   const now = ctx.now();
   const ttlMs = ctx.config.OFFER_TTL_SECONDS * 1000;
-  const expired = await expireDueOffers(ctx, ride.id, now);
+  // The nearby drivers are asked meanwhile: a step that then offers (the usual first step) does
+  // not wait for them after D1; one that finds an offer open has asked for nothing it needs.
+  prefetchNearby(ctx, ride);
+  const { expired, open } = await sweepOffers(ctx, ride.id, now);
   const notices: Notice[] = expired.map((offer) => withdrawnNotice(ride.id, offer.driverId, "expired"));
-  const open = await openOffersOf(ctx, ride.id, now);
   const soonest = open[0];
   if (soonest) return { kind: "next", at: Date.parse(soonest.expiresAt), state, notices };
 

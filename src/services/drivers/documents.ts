@@ -13,13 +13,29 @@ import {
   type DocumentContentType,
   documentObjectKey,
 } from "./documents-files";
+import {
+  type DocumentRow,
+  isSubmittedSet,
+  KINDS_WITH_EXPIRY,
+  latestByKind,
+  missingKinds,
+  VEHICLE_KINDS,
+} from "./documents-set";
 import { decideOnboarding } from "./onboarding";
 import { ensureDriverRow, readOnboarding, transitionStamp, transitionStatement } from "./onboarding-store";
 
-export type DocumentRow = typeof driverDocuments.$inferSelect;
+export {
+  type DocumentRow,
+  earliestExpiry,
+  isOfVehicle,
+  isSubmittedSet,
+  KINDS_WITH_EXPIRY,
+  latestByKind,
+  missingKinds,
+  setProblems,
+  VEHICLE_KINDS,
+} from "./documents-set";
 
-/** Kinds whose validity ends: their expiry date is required and checked. */
-export const KINDS_WITH_EXPIRY: readonly DocumentKind[] = ["cnh", "crlv", "criminal_record"];
 /** Kinds that carry a number (the CNH's registration, the CRLV's RENAVAM). */
 const KINDS_WITH_NUMBER: readonly DocumentKind[] = ["cnh", "crlv"];
 /** CNH categories; every one but motorcycle-only `A` allows a car. */
@@ -30,6 +46,8 @@ export interface DocumentMetadata {
   expires_on?: string;
   cnh_ear?: boolean;
   cnh_category?: (typeof CNH_CATEGORIES)[number];
+  /** CRLV only: the plate it states, normalised (the route checks its shape). */
+  plate?: string;
 }
 
 export interface DocumentView {
@@ -42,6 +60,7 @@ export interface DocumentView {
   expires_on: string | null;
   cnh_ear: boolean | null;
   cnh_category: string | null;
+  plate: string | null;
   reviewed_at: string | null;
   created_at: string;
 }
@@ -57,51 +76,10 @@ export function toDocumentView(row: DocumentRow): DocumentView {
     expires_on: row.expiresOn,
     cnh_ear: row.cnhEar,
     cnh_category: row.cnhCategory,
+    plate: row.plate,
     reviewed_at: row.reviewedAt,
     created_at: row.createdAt,
   };
-}
-
-/** The newest upload of each kind (ids are time-sortable). */
-export function latestByKind(rows: readonly DocumentRow[]): Map<DocumentKind, DocumentRow> {
-  const latest = new Map<DocumentKind, DocumentRow>();
-  for (const row of rows) {
-    const seen = latest.get(row.kind);
-    if (!seen || row.id > seen.id) latest.set(row.kind, row);
-  }
-  return latest;
-}
-
-/** Every kind has a newest upload that staff have not rejected: the set can be reviewed. */
-export function isSubmittedSet(latest: Map<DocumentKind, DocumentRow>): boolean {
-  return DOCUMENT_KINDS.every((kind) => {
-    const row = latest.get(kind);
-    return row !== undefined && row.reviewStatus !== "rejected";
-  });
-}
-
-/** Why the newest set cannot be approved on `today` (São Paulo date); empty when it can. */
-export function setProblems(latest: Map<DocumentKind, DocumentRow>, today: string): string[] {
-  const problems: string[] = [];
-  for (const kind of DOCUMENT_KINDS) {
-    const row = latest.get(kind);
-    if (!row) problems.push(`${kind}: missing`);
-    else if (row.reviewStatus === "rejected") problems.push(`${kind}: rejected, a new upload is needed`);
-    else if (KINDS_WITH_EXPIRY.includes(kind) && (!row.expiresOn || row.expiresOn < today)) {
-      problems.push(`${kind}: expired`);
-    }
-  }
-  const cnh = latest.get("cnh");
-  if (cnh && cnh.cnhEar !== true) problems.push("cnh: lacks the EAR remark (paid activity)");
-  if (cnh && (!cnh.cnhCategory || cnh.cnhCategory === "A"))
-    problems.push("cnh: category does not allow a car");
-  return problems;
-}
-
-/** The day the set stops being valid: the earliest expiry among the kinds that expire. */
-export function earliestExpiry(latest: Map<DocumentKind, DocumentRow>): string | null {
-  const dates = KINDS_WITH_EXPIRY.map((kind) => latest.get(kind)?.expiresOn).filter((d): d is string => !!d);
-  return dates.sort()[0] ?? null;
 }
 
 export async function documentRowsOf(ctx: ServiceContext, driverId: string): Promise<DocumentRow[]> {
@@ -120,6 +98,7 @@ function invalid(path: string, message: string): never {
 /** Kind-specific metadata rules; the route has already checked each header's shape. */
 function checkMetadata(kind: DocumentKind, meta: DocumentMetadata, today: string): void {
   if (KINDS_WITH_NUMBER.includes(kind) && !meta.number) invalid("x-document-number", `required for ${kind}`);
+  if (kind === "crlv" && !meta.plate) invalid("x-vehicle-plate", "required for crlv");
   if (KINDS_WITH_EXPIRY.includes(kind)) {
     if (!meta.expires_on) invalid("x-document-expires-on", `required for ${kind}`);
     if (meta.expires_on < today) invalid("x-document-expires-on", "the document has already expired");
@@ -163,6 +142,8 @@ export async function uploadDocument(ctx: ServiceContext, driverId: string, inpu
   const today = businessDateOf(now);
   const meta = normalizedMetadata(input.kind, input.meta);
   checkMetadata(input.kind, meta, today);
+  const [state, rows] = await Promise.all([readOnboarding(ctx, driverId), documentRowsOf(ctx, driverId)]);
+  if (VEHICLE_KINDS.includes(input.kind)) assertOfVehicle(input.kind, meta.plate, state.vehiclePlate);
 
   const id = newId("doc", now.getTime());
   const objectKey = documentObjectKey(driverId, input.kind, id);
@@ -183,6 +164,8 @@ export async function uploadDocument(ctx: ServiceContext, driverId: string, inpu
     expiresOn: meta.expires_on ?? null,
     cnhEar: meta.cnh_ear ?? null,
     cnhCategory: meta.cnh_category ?? null,
+    // The CRLV's stated plate is the vehicle's (checked above); a photo is of the vehicle registered now.
+    plate: VEHICLE_KINDS.includes(input.kind) ? state.vehiclePlate : null,
     reviewStatus: "pending",
     reviewedBy: null,
     reviewedAt: null,
@@ -190,9 +173,10 @@ export async function uploadDocument(ctx: ServiceContext, driverId: string, inpu
     createdAt: now.toISOString(),
   };
   try {
-    const [state, rows] = await Promise.all([readOnboarding(ctx, driverId), documentRowsOf(ctx, driverId)]);
     const latest = latestByKind([...rows, row]);
-    const decision = isSubmittedSet(latest) ? decideOnboarding(state, { type: "documents_submitted" }) : null;
+    const decision = isSubmittedSet(latest, state.vehiclePlate)
+      ? decideOnboarding(state, { type: "documents_submitted" })
+      : null;
     const moves = decision?.ok && decision.next.status !== state.status ? decision.next : null;
     const stamp = transitionStamp(now);
     await ctx.db.batch([
@@ -209,11 +193,32 @@ export async function uploadDocument(ctx: ServiceContext, driverId: string, inpu
   }
 }
 
-/** Photos carry no number or date: whatever came with them is not stored. */
+/**
+ * A CRLV or vehicle photo is of the registered vehicle: without one there is nothing to tie it to
+ * (`409 vehicle_required`), and a CRLV stating another plate is refused (`422
+ * document_plate_mismatch`) before anything is stored. The stated plate is the driver's claim;
+ * staff compare it with the file when they review.
+ */
+function assertOfVehicle(kind: DocumentKind, plate: string | undefined, vehiclePlate: string | null): void {
+  if (!vehiclePlate) {
+    throw new ApiError(
+      "vehicle_required",
+      `Register the vehicle with PUT /v1/drivers/me/vehicle before uploading its ${kind}`,
+    );
+  }
+  if (kind !== "crlv" || plate === vehiclePlate) return;
+  const message = `the CRLV states ${plate}, the registered vehicle is ${vehiclePlate}`;
+  throw new ApiError("document_plate_mismatch", `x-vehicle-plate: ${message}`, {
+    errors: [{ path: "x-vehicle-plate", message }],
+  });
+}
+
+/** Each kind keeps only its own metadata: whatever else came with it is not stored. */
 function normalizedMetadata(kind: DocumentKind, meta: DocumentMetadata): DocumentMetadata {
   if (kind === "vehicle_photo" || kind === "selfie") return {};
+  if (kind === "crlv") return { number: meta.number, expires_on: meta.expires_on, plate: meta.plate };
   if (kind !== "cnh") return { number: meta.number, expires_on: meta.expires_on };
-  return meta;
+  return { ...meta, plate: undefined };
 }
 
 async function digestHex(bytes: Uint8Array): Promise<string> {
@@ -233,7 +238,7 @@ export async function listMyDocuments(ctx: ServiceContext, driverId: string) {
       const row = latest.get(kind);
       return row ? [toDocumentView(row)] : [];
     }),
-    missing: DOCUMENT_KINDS.filter((kind) => !latest.has(kind)),
+    missing: missingKinds(latest, state.vehiclePlate),
   };
 }
 

@@ -5,4 +5,5 @@ export { goOffline, goOnline } from "./availability";
 export { listAvailableRides } from "./available-rides";
 export { LOCATION_SNAPSHOT_INTERVAL_MS } from "./index-port";
 export { recordDriverLocation } from "./location";
-export { getDriverProfile, setVehicle } from "./profile";
+export { getDriverProfile } from "./profile";
+export { setVehicle } from "./vehicle";

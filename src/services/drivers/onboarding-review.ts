@@ -74,17 +74,18 @@ export async function listDrivers(
 
 /** One driver with every document he uploaded (newest first) and what stands in the way. */
 export async function getDriverForReview(ctx: ServiceContext, driverId: string) {
-  const row = await ctx.db
-    .select(summaryColumns)
+  const found = await ctx.db
+    .select({ ...summaryColumns, vehiclePlate: drivers.vehiclePlate })
     .from(drivers)
     .innerJoin(users, eq(users.id, drivers.userId))
     .where(eq(drivers.userId, driverId))
     .get();
-  if (!row) throw new ApiError("not_found", "No such driver");
+  if (!found) throw new ApiError("not_found", "No such driver");
+  const { vehiclePlate, ...row } = found;
   const documents = await documentRowsOf(ctx, driverId);
   return {
     ...summaryOf(row),
-    problems: setProblems(latestByKind(documents), businessDateOf(ctx.now())),
+    problems: setProblems(latestByKind(documents), businessDateOf(ctx.now()), vehiclePlate),
     documents: documents.map(toDocumentView),
   };
 }
@@ -131,7 +132,7 @@ export async function reviewDriver(
   const extra: SQLiteUpdateSetSource<typeof drivers> = { updatedAt: at };
   let expireOn: string | null = null;
   if (action === "approve") {
-    const problems = setProblems(latest, businessDateOf(now));
+    const problems = setProblems(latest, businessDateOf(now), state.vehiclePlate);
     if (problems.length > 0) throw new ApiError("driver_documents_incomplete", problems.join("; "));
     expireOn = earliestExpiry(latest);
     extra.documentsExpireOn = expireOn;

@@ -10,6 +10,8 @@ export interface OnboardingRow extends OnboardingState {
   documentsExpireOn: string | null;
   changedAt: string | null;
   driverStatus: "offline" | "online";
+  /** The registered vehicle's plate (normalised), which the CRLV must state. */
+  vehiclePlate: string | null;
 }
 
 export async function readOnboarding(ctx: ServiceContext, driverId: string): Promise<OnboardingRow> {
@@ -21,6 +23,7 @@ export async function readOnboarding(ctx: ServiceContext, driverId: string): Pro
       documentsExpireOn: drivers.documentsExpireOn,
       changedAt: drivers.onboardingChangedAt,
       driverStatus: drivers.status,
+      vehiclePlate: drivers.vehiclePlate,
     })
     .from(drivers)
     .where(eq(drivers.userId, driverId))
@@ -32,6 +35,7 @@ export async function readOnboarding(ctx: ServiceContext, driverId: string): Pro
       documentsExpireOn: null,
       changedAt: null,
       driverStatus: "offline",
+      vehiclePlate: null,
     };
   }
   return { ...row, exists: true };

@@ -11,14 +11,17 @@ export interface OnboardingState {
 /**
  * What can happen to a driver's onboarding:
  * - `documents_submitted`: an upload left a complete set (every kind has a file not rejected);
- * - `approve`, `reject` (with reason), `suspend` (with reason; by staff or by expired documents).
+ * - `approve`, `reject` (with reason), `suspend` (with reason; by staff or by expired documents);
+ * - `vehicle_changed`: the driver registered a vehicle with another plate, whose CRLV nobody has
+ *   uploaded or reviewed yet.
  * Whether the set is complete and acceptable is checked by the caller before it asks.
  */
 export type OnboardingEvent =
   | { type: "documents_submitted" }
   | { type: "approve" }
   | { type: "reject"; reason: string }
-  | { type: "suspend"; reason: string; by: SuspendedBy };
+  | { type: "suspend"; reason: string; by: SuspendedBy }
+  | { type: "vehicle_changed" };
 
 export type OnboardingDecision = { ok: true; next: OnboardingState } | { ok: false; detail: string };
 
@@ -39,6 +42,9 @@ const stay = (state: OnboardingState): OnboardingDecision => ({ ok: true, next: 
  *   a staff suspension is lifted only by staff (`approve`), never by an upload.
  * - `approve` from `approved` approves pending renewals; from `suspended` it reinstates.
  * - Staff may suspend a driver under review or approved; expiry suspends only approved drivers.
+ * - A new vehicle sends an approved driver, or one under review, back to `pending_documents`: the
+ *   set now lacks the new vehicle's CRLV, and its upload brings him back to review. Rejected,
+ *   pending and suspended drivers stay where they are (approval checks the CRLV's plate anyway).
  */
 export function decideOnboarding(state: OnboardingState, event: OnboardingEvent): OnboardingDecision {
   switch (event.type) {
@@ -68,9 +74,17 @@ export function decideOnboarding(state: OnboardingState, event: OnboardingEvent)
         return to("suspended", event.reason, "staff");
       }
       return refuse(`A driver in ${state.status} cannot be suspended`);
+    case "vehicle_changed":
+      if (state.status === "approved" || state.status === "under_review") {
+        return to("pending_documents", VEHICLE_CHANGED_REASON);
+      }
+      return stay(state);
   }
   return refuse("Unknown onboarding event");
 }
+
+/** Shown to the driver (`onboarding_reason`) after he changed the vehicle. */
+export const VEHICLE_CHANGED_REASON = "vehicle changed: upload the new vehicle's CRLV for review";
 
 /** The state of a driver without a `drivers` row yet: nothing uploaded. */
 export const INITIAL_ONBOARDING: OnboardingState = {

@@ -2,7 +2,6 @@ import { eq } from "drizzle-orm";
 import { drivers } from "../../db/schema";
 import type { LatLng } from "../../lib/geo";
 import type { ServiceContext } from "../context";
-import { indexedVehicleChanged } from "./index-sync";
 
 export interface Vehicle {
   /** Normalised: upper case, no dash or space (ABC1234 or Mercosul ABC1D23). */
@@ -42,31 +41,5 @@ export function toProfile(driverId: string, row: DriverRow | undefined): DriverP
 /** The driver's profile; a driver who never registered a vehicle is offline with no vehicle. */
 export async function getDriverProfile(ctx: ServiceContext, driverId: string): Promise<DriverProfile> {
   const row = await ctx.db.select().from(drivers).where(eq(drivers.userId, driverId)).get();
-  return toProfile(driverId, row);
-}
-
-/** Registers or replaces the driver's vehicle in one upsert; the online status is left as it was. */
-export async function setVehicle(
-  ctx: ServiceContext,
-  driverId: string,
-  vehicle: Vehicle,
-): Promise<DriverProfile> {
-  const now = ctx.now().toISOString();
-  const fields = {
-    vehiclePlate: vehicle.plate,
-    vehicleModel: vehicle.model,
-    vehicleColor: vehicle.color,
-    vehicleCategory: vehicle.category,
-    updatedAt: now,
-  };
-  const row = await ctx.db
-    .insert(drivers)
-    .values({ userId: driverId, ...fields })
-    .onConflictDoUpdate({ target: drivers.userId, set: fields })
-    .returning()
-    .get();
-  if (row.status === "online") {
-    await indexedVehicleChanged(ctx, driverId, vehicle.category, { lat: row.lastLat, lng: row.lastLng });
-  }
   return toProfile(driverId, row);
 }

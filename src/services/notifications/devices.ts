@@ -93,8 +93,8 @@ export async function removeDevice(ctx: ServiceContext, userId: string, deviceId
   if (deleted.length === 0) throw new ApiError("not_found", "No such device");
 }
 
-export async function devicesOf(ctx: ServiceContext, userId: string): Promise<DeviceRow[]> {
-  return ctx.db.select().from(devices).where(eq(devices.userId, userId)).all();
+export function devicesOfStatement(ctx: ServiceContext, userId: string) {
+  return ctx.db.select().from(devices).where(eq(devices.userId, userId));
 }
 
 /** Drops a token FCM reported unregistered, if it still belongs to that user. */

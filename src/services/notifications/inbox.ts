@@ -34,8 +34,11 @@ export function notificationView(row: NotificationRow): NotificationView {
 /** The dedup key of one event for one user: a job that runs twice finds the first row. */
 export const dedupKeyOf = (eventId: string, userId: string) => `${eventId}:${userId}`;
 
-/** Writes the inbox row once per event and user, and returns it (the existing one on a rerun). */
-export async function recordNotification(
+/**
+ * Writes the inbox row once per event and user, and returns it (the existing one on a rerun).
+ * One statement: on a rerun the conflict's no-op update makes `RETURNING` answer the row there.
+ */
+export function recordNotificationStatement(
   ctx: ServiceContext,
   input: {
     eventId: string;
@@ -45,10 +48,9 @@ export async function recordNotification(
     body: string;
     data: Record<string, string>;
   },
-): Promise<NotificationRow> {
+) {
   const now = ctx.now();
-  const dedupKey = dedupKeyOf(input.eventId, input.userId);
-  await ctx.db
+  return ctx.db
     .insert(notifications)
     .values({
       id: newId("ntf", now.getTime()),
@@ -57,11 +59,18 @@ export async function recordNotification(
       title: input.title,
       body: input.body,
       data: JSON.stringify(input.data),
-      dedupKey,
+      dedupKey: dedupKeyOf(input.eventId, input.userId),
       createdAt: now.toISOString(),
     })
-    .onConflictDoNothing({ target: notifications.dedupKey });
-  const row = await ctx.db.select().from(notifications).where(eq(notifications.dedupKey, dedupKey)).get();
+    .onConflictDoUpdate({ target: notifications.dedupKey, set: { dedupKey: sql`excluded.dedup_key` } })
+    .returning();
+}
+
+export async function recordNotification(
+  ctx: ServiceContext,
+  input: Parameters<typeof recordNotificationStatement>[1],
+): Promise<NotificationRow> {
+  const [row] = await recordNotificationStatement(ctx, input);
   if (!row) throw new Error("notification row missing after insert");
   return row;
 }

@@ -2,8 +2,8 @@ import { and, eq, isNull, lt, or } from "drizzle-orm";
 import { notifications, rides } from "../../db/schema";
 import type { ServiceContext } from "../context";
 import type { SendNotificationMessage } from "../queue-messages";
-import { devicesOf, forgetDevice } from "./devices";
-import { recordNotification } from "./inbox";
+import { devicesOfStatement, forgetDevice } from "./devices";
+import { recordNotificationStatement } from "./inbox";
 
 /** A run that claimed a push and died holds it this long; then a redelivery may push. */
 export const PUSH_CLAIM_SECONDS = 60;
@@ -26,17 +26,21 @@ export async function sendNotification(
 ): Promise<SendOutcome> {
   const userId = await recipientOf(ctx, job.recipient);
   if (!userId) return { status: "done", detail: "no recipient", sent: 0, removed: 0 };
-  const row = await recordNotification(ctx, {
-    eventId: job.event_id,
-    userId,
-    kind: job.kind,
-    title: job.title,
-    body: job.body,
-    data: job.data,
-  });
+  // The inbox row and the user's phones in one round trip.
+  const [[row], phones] = await ctx.db.batch([
+    recordNotificationStatement(ctx, {
+      eventId: job.event_id,
+      userId,
+      kind: job.kind,
+      title: job.title,
+      body: job.body,
+      data: job.data,
+    }),
+    devicesOfStatement(ctx, userId),
+  ]);
+  if (!row) throw new Error("notification row missing after insert");
   if (row.pushedAt) return { status: "done", detail: "already pushed", sent: 0, removed: 0 };
   if (!ctx.push) return { status: "done", detail: "push off", sent: 0, removed: 0 };
-  const phones = await devicesOf(ctx, userId);
   if (phones.length === 0) return { status: "done", detail: "no devices", sent: 0, removed: 0 };
   if (!(await claim(ctx, row.id)))
     return { status: "done", detail: "claimed by another run", sent: 0, removed: 0 };

@@ -1,33 +1,45 @@
 import { eq, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import { ledgerPostingChecks, users } from "../../db/schema";
 import { businessDateOf, startOfBusinessDate } from "../../lib/business-days";
 import { decryptText } from "../../lib/crypto";
-import { parsePixKey } from "../../lib/pix-keys";
+import type { PixKey } from "../../lib/pix-keys";
 import { ApiError } from "../../lib/problem";
 import type { ServiceContext } from "../context";
-import { getSettlementConfig } from "../settlements/config";
+import type { SettlementConfig } from "../settlements/config";
 import { liveKeyOf } from "./keys";
-import { requestPayout } from "./request";
-import type { PayoutView } from "./view";
+
+/** What a payout that passed the checks carries into its posting and its send. */
+export interface PayoutAllowance {
+  /** The CPF the rail asks the provider to check the key against (Efí's `favorecido.cpf`). */
+  favoredCpf: string;
+  /**
+   * Statements run first in the posting's batch, given its transaction id: a guard that inserts
+   * the closing row early (`ledger_unbalanced`) when today's payouts plus this one exceed the
+   * daily limit, which refuses the whole payout, race-free.
+   */
+  guards: (transactionId: string) => BatchItem<"sqlite">[];
+  /** The refusal to answer when that guard closed the posting. */
+  overLimit: () => ApiError;
+}
 
 /**
- * A payout as the API allows it: to a Pix key the driver registered (`POST /v1/payouts/keys`),
- * once its cool-down has passed, within the driver's daily limit, with the driver's CPF handed to
- * the rail so the provider refuses a key owned by anyone else. A balance in debt covers nothing:
- * the `available` floor refuses it (`insufficient_funds`).
+ * Whom a payout may go to: a Pix key the driver registered (`POST /v1/payouts/keys`), once its
+ * cool-down has passed, within the driver's daily limit, with the driver's CPF handed to the rail
+ * so the provider refuses a key owned by anyone else. A balance in debt covers nothing: the
+ * `available` floor refuses it (`insufficient_funds`).
  *
  * The daily limit is checked twice: first here for a clear answer, then inside the posting's
- * batch, where a guard closes the posting early (the ledger's `ledger_unbalanced`) when today's
- * payouts plus this one exceed the limit. D1 runs one batch at a time, so concurrent payouts
- * cannot pass it together.
+ * batch (`guards`). D1 runs one batch at a time, so concurrent payouts cannot pass it together.
  */
-export async function requestOwnKeyPayout(
+export async function payoutAllowance(
   ctx: ServiceContext,
   driverId: string,
-  input: { amountCents: number; pixKey: string },
-): Promise<PayoutView> {
-  const key = parsePixKey(input.pixKey);
-  const cpf = await driverCpf(ctx, driverId);
+  key: PixKey,
+  amountCents: number,
+  config: SettlementConfig,
+): Promise<PayoutAllowance> {
+  const favoredCpf = await driverCpf(ctx, driverId);
   const registered = await liveKeyOf(ctx, driverId, key.normalized);
   if (!registered) {
     throw new ApiError("payout_key_not_registered", "Register this Pix key (POST /v1/payouts/keys) first", {
@@ -43,7 +55,6 @@ export async function requestOwnKeyPayout(
       { retryAfter: Math.ceil(waitMs / 1000) },
     );
   }
-  const config = await getSettlementConfig(ctx);
   const dayStart = startOfBusinessDate(businessDateOf(now)).toISOString();
   const limit = config.payoutDailyLimitCents;
   const today = sql`(SELECT coalesce(sum(amount_cents), 0) FROM payouts
@@ -54,20 +65,16 @@ export async function requestOwnKeyPayout(
       "payout_daily_limit",
       `At most ${limit} centavos a day; ${Math.max(0, limit - (paid?.total ?? 0))} left today`,
     );
-  if ((paid?.total ?? 0) + input.amountCents > limit) throw overLimit();
-  try {
-    return await requestPayout(ctx, driverId, input, {
-      favoredCpf: cpf,
-      guards: (transactionId) => [
-        ctx.db
-          .insert(ledgerPostingChecks)
-          .select(sql`SELECT ${transactionId} WHERE ${today} + ${input.amountCents} > ${limit}`),
-      ],
-    });
-  } catch (error) {
-    if (error instanceof Error && messagesOf(error).includes("ledger_unbalanced")) throw overLimit();
-    throw error;
-  }
+  if ((paid?.total ?? 0) + amountCents > limit) throw overLimit();
+  return {
+    favoredCpf,
+    guards: (transactionId) => [
+      ctx.db
+        .insert(ledgerPostingChecks)
+        .select(sql`SELECT ${transactionId} WHERE ${today} + ${amountCents} > ${limit}`),
+    ],
+    overLimit,
+  };
 }
 
 /** The driver's CPF (11 digits), or `payout_cpf_required`. */
@@ -81,10 +88,4 @@ async function driverCpf(ctx: ServiceContext, driverId: string): Promise<string>
     throw new ApiError("payout_cpf_required", "Add your CPF to your account before your first payout");
   }
   return decryptText(ctx.config.CPF_ENCRYPTION_KEY, row.cpf);
-}
-
-function messagesOf(error: unknown): string {
-  const parts: string[] = [];
-  for (let e: unknown = error; e instanceof Error; e = e.cause) parts.push(e.message);
-  return parts.join(" | ");
 }

@@ -1,8 +1,7 @@
 import { eq } from "drizzle-orm";
-import type { BatchItem } from "drizzle-orm/batch";
 import { payouts } from "../../db/schema";
 import { newId } from "../../lib/ids";
-import { parsePixKey } from "../../lib/pix-keys";
+import { type PixKey, parsePixKey } from "../../lib/pix-keys";
 import { ApiError } from "../../lib/problem";
 import type { ServiceContext } from "../context";
 import { driverAccount, platformAccount } from "../ledger/accounts";
@@ -10,25 +9,17 @@ import { type PostingLine, post } from "../ledger/post";
 import { getSettlementConfig } from "../settlements/config";
 import { announceWallets } from "../wallet/updated";
 import { completePayout } from "./complete";
+import { type PayoutAllowance, payoutAllowance } from "./own-key";
 import { type PayoutRow, type PayoutView, payoutView } from "./view";
 
-export interface PayoutRequestOptions {
-  /** The CPF the rail asks the provider to check the key against (Efí's `favorecido.cpf`). */
-  favoredCpf?: string;
-  /**
-   * Statements run first in the posting's batch, given its transaction id: a guard that inserts
-   * the closing row early (`ledger_unbalanced`) refuses the whole payout, race-free.
-   */
-  guards?: (transactionId: string) => BatchItem<"sqlite">[];
-}
-
 /**
- * The money movement of a payout, with no check on whom it goes to: the API goes through
- * `requestOwnKeyPayout` (./own-key.ts), which allows only the driver's registered keys.
- *
  * A driver pays out `amountCents` of their available balance to a Pix key; the configured fee is
- * charged on top. One posting moves amount + fee out of `available` (floor-guarded: the database
- * refuses an overdraft, so of two payouts racing for one balance only one commits) into
+ * charged on top. Every caller goes through the same checks (`payoutAllowance`): the key must be
+ * one the driver registered, past its cool-down, within the daily limit, and the driver's CPF goes
+ * to the rail so the provider refuses a key owned by anyone else. There is no unchecked way in.
+ *
+ * One posting moves amount + fee out of `available` (floor-guarded: the database refuses an
+ * overdraft, so of two payouts racing for one balance only one commits) into
  * `payouts_in_transit` and `revenue`, with the payout row in the same batch. Then the rail sends
  * it; an outcome it already knows is applied at once, a later one arrives through `completePayout`.
  * If the rail throws, the outcome is unknown: the payout stays in transit, its money held.
@@ -37,10 +28,10 @@ export async function requestPayout(
   ctx: ServiceContext,
   driverId: string,
   input: { amountCents: number; pixKey: string },
-  options: PayoutRequestOptions = {},
 ): Promise<PayoutView> {
   const key = parsePixKey(input.pixKey);
   const config = await getSettlementConfig(ctx);
+  const allowance = await payoutAllowance(ctx, driverId, key, input.amountCents, config);
   if (input.amountCents < config.minPayoutCents) {
     throw new ApiError(
       "payout_below_minimum",
@@ -48,11 +39,27 @@ export async function requestPayout(
       { errors: [{ path: "amount_cents", message: `must be at least ${config.minPayoutCents}` }] },
     );
   }
+  try {
+    return await movePayout(ctx, driverId, key, input.amountCents, config.payoutFeeCents, allowance);
+  } catch (error) {
+    if (error instanceof Error && messagesOf(error).includes("ledger_unbalanced"))
+      throw allowance.overLimit();
+    throw error;
+  }
+}
+
+/** The money movement and the send, once `requestPayout` allowed them. */
+async function movePayout(
+  ctx: ServiceContext,
+  driverId: string,
+  key: PixKey,
+  amount: number,
+  fee: number,
+  allowance: PayoutAllowance,
+): Promise<PayoutView> {
   const now = ctx.now();
   const nowIso = now.toISOString();
   const id = newId("pout", now.getTime());
-  const amount = input.amountCents;
-  const fee = config.payoutFeeCents;
   const lines: PostingLine[] = [
     { account: driverAccount(driverId, "available"), amount: amount + fee },
     { account: platformAccount("payouts_in_transit"), amount: -amount },
@@ -86,7 +93,7 @@ export async function requestPayout(
         createdAt: nowIso,
         updatedAt: nowIso,
       };
-      return [...(options.guards?.(transactionId) ?? []), ctx.db.insert(payouts).values(row)];
+      return [...allowance.guards(transactionId), ctx.db.insert(payouts).values(row)];
     },
   );
   if (!row) throw new Error("the payout row was not built");
@@ -100,7 +107,7 @@ export async function requestPayout(
       amountCents: amount,
       pixKey: key.normalized,
       pixKeyType: key.type,
-      ...(options.favoredCpf ? { favoredCpf: options.favoredCpf } : {}),
+      favoredCpf: allowance.favoredCpf,
     });
   } catch (error) {
     ctx.log.error("payout rail send failed; the payout stays in transit", {
@@ -116,4 +123,10 @@ export async function requestPayout(
     .set({ railReference: receipt.reference, updatedAt: ctx.now().toISOString() })
     .where(eq(payouts.id, id));
   return payoutView({ ...row, railReference: receipt.reference });
+}
+
+function messagesOf(error: unknown): string {
+  const parts: string[] = [];
+  for (let e: unknown = error; e instanceof Error; e = e.cause) parts.push(e.message);
+  return parts.join(" | ");
 }

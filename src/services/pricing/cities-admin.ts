@@ -7,6 +7,7 @@ import { pageOf } from "../../lib/pagination";
 import { ApiError } from "../../lib/problem";
 import { auditStatement } from "../audit/statement";
 import type { ServiceContext } from "../context";
+import { getSettlementConfig } from "../settlements/config";
 import { parsePaymentMethods } from "./cities";
 import { boundingBoxOf, parseRing, type Ring, ringProblem } from "./service-area";
 import { invalidField } from "./versions";
@@ -22,6 +23,8 @@ export interface CityInput {
   categories: string[];
   service_area: Ring;
   active: boolean;
+  /** Centavos, at or below zero; null: the global floor. Only a stricter one than it is taken. */
+  credit_floor_cents?: number | null;
 }
 
 export type CityChange = Partial<Omit<CityInput, "id" | "currency">>;
@@ -39,6 +42,7 @@ export function cityView(row: CityRow) {
     service_area: parseRing(row.id, row.serviceArea),
     bounding_box: { min_lat: row.minLat, max_lat: row.maxLat, min_lng: row.minLng, max_lng: row.maxLng },
     active: row.active,
+    credit_floor_cents: row.creditFloorCents,
     updated_at: row.updatedAt,
   };
 }
@@ -59,6 +63,23 @@ export function isTimeZone(name: string): boolean {
 function checkTimeZone(name: string | undefined): void {
   if (name !== undefined && !isTimeZone(name))
     throw invalidField("timezone", "is not an IANA time zone name");
+}
+
+/**
+ * A city's credit floor may only be stricter (higher, nearer zero) than the global one: a city
+ * cannot let its drivers run a deeper debt than the platform allows. Checked against the global
+ * floor of now; if the global floor is later made stricter than a city's, the city's stops
+ * mattering, since a ride's floor is always the higher of the two (`creditFloorSql`).
+ */
+async function checkCreditFloor(ctx: ServiceContext, floor: number | null | undefined): Promise<void> {
+  if (floor === null || floor === undefined) return;
+  const global = (await getSettlementConfig(ctx)).creditFloorCents;
+  if (floor < global) {
+    throw invalidField(
+      "credit_floor_cents",
+      `must not be below the global credit floor (${global}); a city's floor can only be stricter`,
+    );
+  }
 }
 
 function areaColumns(ring: Ring) {
@@ -98,6 +119,7 @@ export async function createCity(
   reason: string,
 ): Promise<CityView> {
   checkTimeZone(input.timezone);
+  await checkCreditFloor(ctx, input.credit_floor_cents);
   const row: CityRow = {
     id: input.id,
     name: input.name,
@@ -106,6 +128,7 @@ export async function createCity(
     paymentMethods: JSON.stringify([...new Set(input.payment_methods)]),
     categories: JSON.stringify([...new Set(input.categories)]),
     active: input.active,
+    creditFloorCents: input.credit_floor_cents ?? null,
     updatedAt: ctx.now().toISOString(),
     ...areaColumns(input.service_area),
   };
@@ -146,6 +169,7 @@ export async function updateCity(
 ): Promise<CityView> {
   const before = await cityRow(ctx, id);
   checkTimeZone(change.timezone);
+  await checkCreditFloor(ctx, change.credit_floor_cents);
   const beforeView = cityView(before);
   if (change.categories) {
     const dropped = beforeView.categories.filter((c) => !change.categories?.includes(c));
@@ -160,6 +184,9 @@ export async function updateCity(
       : before.paymentMethods,
     categories: change.categories ? JSON.stringify([...new Set(change.categories)]) : before.categories,
     active: change.active ?? before.active,
+    // null clears the city's floor; left out keeps it.
+    creditFloorCents:
+      change.credit_floor_cents === undefined ? before.creditFloorCents : change.credit_floor_cents,
     updatedAt: ctx.now().toISOString(),
     ...(change.service_area ? areaColumns(change.service_area) : {}),
   };

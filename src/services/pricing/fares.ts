@@ -237,7 +237,8 @@ export async function priceFrom(
   if (!rule) throw new Error(`pricing rule ${quote.pricingRuleId} of quote ${quote.id} is missing`);
   return {
     city,
-    rule,
+    // The rule as the quote priced it: with the surge the passenger was shown, live or not now.
+    rule: { ...rule, surgeMultiplierBp: quote.surgeMultiplierBp },
     distance_m: quote.distanceM,
     duration_s: quote.durationS,
     estimated_fare_cents: quote.estimatedFareCents,

@@ -1,4 +1,4 @@
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, ne, sql } from "drizzle-orm";
 import { auditLogs, flaggedPixRefunds, payments, webhookEvents } from "../../db/schema";
 import { EfiError } from "../../integrations/efi";
 import { newId } from "../../lib/ids";
@@ -10,8 +10,10 @@ import { readStoredItem } from "../webhooks/ingest";
 // Refunding a received Pix that paid nothing of ours (flagged: a second Pix for a paid payment,
 // a Pix for an expired and regenerated charge, an unknown txid). Its money reached our Efí
 // account but never the ledger, so the refund posts nothing: it is Efí's devolução of the whole
-// Pix, one per Pix, made by an admin (`POST /v1/admin/pix/{e2e_id}/refund`), audited, and settled
-// by Efí's refund webhook or the reconciler like any devolução.
+// Pix, made by an admin (`POST /v1/admin/pix/{e2e_id}/refund`), audited, and settled by Efí's
+// refund webhook or the reconciler like any devolução. At most one refund of a Pix is live
+// (processing or refunded); one Efí refused (`failed`: refused in the request, or NAO_REALIZADO)
+// moved nothing, so an admin may ask again, which is a new devolução under a new id.
 
 export type FlaggedPixRefundRow = typeof flaggedPixRefunds.$inferSelect;
 
@@ -41,20 +43,41 @@ export function flaggedPixRefundView(row: FlaggedPixRefundRow): FlaggedPixRefund
   };
 }
 
-const byE2e = (ctx: ServiceContext, e2eId: string) =>
-  ctx.db.select().from(flaggedPixRefunds).where(eq(flaggedPixRefunds.endToEndId, e2eId)).get();
+/** The Pix's live refund (processing or refunded), if any; the partial unique index allows one. */
+const liveByE2e = (ctx: ServiceContext, e2eId: string) =>
+  ctx.db
+    .select()
+    .from(flaggedPixRefunds)
+    .where(and(eq(flaggedPixRefunds.endToEndId, e2eId), ne(flaggedPixRefunds.status, "failed")))
+    .get();
+
+const byId = (ctx: ServiceContext, id: string) =>
+  ctx.db.select().from(flaggedPixRefunds).where(eq(flaggedPixRefunds.id, id)).get();
+
+/** A refunded Pix answers its refund again; one still processing may yet be paid: 409. */
+function answerLive(row: FlaggedPixRefundRow): FlaggedPixRefundView {
+  if (row.status === "processing") {
+    throw new ApiError(
+      "refund_in_progress",
+      `Refund ${row.id} of this Pix is awaiting Efí's outcome; ask again only if Efí refuses it`,
+    );
+  }
+  return flaggedPixRefundView(row);
+}
 
 /**
  * Refunds a flagged received Pix in full. `not_found` unless a received Pix with this end-to-end
  * id was flagged; `payment_not_refundable` if a payment was credited with it (refund that payment
- * instead). A second request answers the first refund: one devolução per Pix.
+ * instead). A Pix already refunded answers that refund and changes nothing; one whose refund is
+ * still processing (its outcome may be unknown) is `refund_in_progress`, so it is never refunded
+ * twice; one whose earlier refunds all failed gets a new one.
  */
 export async function refundFlaggedPix(
   ctx: ServiceContext,
   input: { endToEndId: string; actorId: string; reason?: string },
 ): Promise<FlaggedPixRefundView> {
-  const existing = await byE2e(ctx, input.endToEndId);
-  if (existing) return flaggedPixRefundView(existing);
+  const existing = await liveByE2e(ctx, input.endToEndId);
+  if (existing) return answerLive(existing);
   const row = await ctx.db
     .select()
     .from(webhookEvents)
@@ -102,9 +125,13 @@ export async function refundFlaggedPix(
            ${ctx.requestId}, ${input.reason ?? null}, ${at}
      WHERE EXISTS (SELECT 1 FROM flagged_pix_refunds WHERE id = ${id})`);
   await ctx.db.batch([insert, audit]);
-  const mine = await byE2e(ctx, input.endToEndId);
-  if (!mine) throw new Error(`flagged Pix refund of ${input.endToEndId} vanished`);
-  if (mine.id !== id) return flaggedPixRefundView(mine); // a concurrent request won
+  const mine = await byId(ctx, id);
+  if (!mine) {
+    // A concurrent request's refund took the Pix's one live slot.
+    const winner = await liveByE2e(ctx, input.endToEndId);
+    if (!winner) throw new Error(`flagged Pix refund of ${input.endToEndId} vanished`);
+    return answerLive(winner);
+  }
 
   try {
     const reply = await ctx.efi.refund({
@@ -135,7 +162,7 @@ export async function refundFlaggedPix(
       });
     }
   }
-  const final = await byE2e(ctx, input.endToEndId);
+  const final = await byId(ctx, id);
   return flaggedPixRefundView(final ?? mine);
 }
 

@@ -102,6 +102,15 @@ async function cityOf(ctx: ServiceContext, cityId: string | undefined) {
   return only;
 }
 
+/**
+ * The UTC instants (ms) at which each local date of the range starts, and the range's end: one
+ * more than the dates. For figures that are split at local midnight rather than bucketed by hour.
+ */
+export function dayBoundsMs(range: ReportRange): number[] {
+  const days = range.dates.map((date) => localMidnight(Date.parse(`${date}T00:00:00.000Z`), range.timezone));
+  return [...days.map((d) => d.getTime()), Date.parse(range.endUtc)];
+}
+
 /** The UTC instant of local midnight at the start of a UTC-midnight-dated day in `timezone`. */
 function localMidnight(utcDay: number, timezone: string): Date {
   let guess = utcDay - offsetMs(new Date(utcDay), timezone);

@@ -24,7 +24,7 @@ export interface RateVerdict {
 }
 
 /**
- * What services ask of one counter (a `RateLimiter` Durable Object per family and subject). The
+ * What services ask of one counter (`limitOf` says which object holds it). The
  * caller passes its own clock, so a test's clock is the counter's clock too.
  */
 export interface RateLimiterPort {

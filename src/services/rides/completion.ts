@@ -78,10 +78,13 @@ export async function prepareCompletion(
   const rule = await ruleById(ctx, row.pricingRuleId);
   // Rules are never deleted while rides point at them; a missing one is our bug.
   if (!rule) throw new Error(`pricing rule ${row.pricingRuleId} of ride ${row.id} is missing`);
+  // A measured fare uses the surge the ride was priced with at request, not the version's own
+  // (null on rides from before it was stored, and on a room's copy from before: the version's).
+  const priced = row.surgeMultiplierBp == null ? rule : { ...rule, surgeMultiplierBp: row.surgeMultiplierBp };
   // Read after the last await: the room decides the transition with this same instant.
   const now = ctx.now().getTime();
   const settled = settleFare(
-    rule,
+    priced,
     {
       quote: {
         fareCents: row.estimatedFareCents,

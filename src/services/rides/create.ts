@@ -152,5 +152,6 @@ function newRideRow(
     expiredAt: null,
     expiredReason: null,
     updatedAt: at,
+    surgeMultiplierBp: priced.rule.surgeMultiplierBp,
   };
 }

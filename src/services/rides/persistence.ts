@@ -6,12 +6,9 @@ import type { ProblemCode } from "../../lib/problem";
 import type { ServiceContext } from "../context";
 import { offerTransitionStatements } from "../dispatch/offers";
 import { accountId, driverAccount } from "../ledger/accounts";
-import {
-  driverCreditStanding,
-  isDivergedTransitionError,
-  transitionStatements,
-} from "../ledger/ride-postings";
+import { isDivergedTransitionError, transitionStatements } from "../ledger/ride-postings";
 import { completionStatement } from "../requests/idempotency";
+import { creditFloorSql, creditStandingIn } from "./credit-floor";
 import type { StoredReply } from "./room";
 import type { RideEventType, RideRow } from "./state";
 import { rideView } from "./view";
@@ -125,14 +122,15 @@ export async function persistTransition(
 
 /**
  * An accept is written only while D1 has the driver online and his prepaid credit not below the
- * floor: checked in the write itself, so the winner of an accept makes this one batch and no read
- * before it (his index said online; D1, the system of record, has the last word).
+ * floor of the ride's city (the stricter of the global and the city's): checked in the write
+ * itself, so the winner of an accept makes this one batch and no read before it (his index said
+ * online; D1, the system of record, has the last word).
  */
 function acceptGuard(before: RideRow, after: RideRow) {
   if (before.status !== "requested" || after.status !== "accepted" || !after.driverId) return undefined;
   return sql`EXISTS (SELECT 1 FROM drivers WHERE user_id = ${after.driverId} AND status = 'online')
     AND COALESCE((SELECT balance FROM ledger_accounts WHERE id = ${accountId(driverAccount(after.driverId, "credit"))}), 0)
-      >= (SELECT credit_floor_cents FROM settlement_config WHERE id = 1)`;
+      >= ${creditFloorSql(after.cityId)}`;
 }
 
 /** An accept the guard refused, with the words accept has always used: offline, or credit. */
@@ -140,7 +138,7 @@ async function acceptRefusal(ctx: ServiceContext, before: RideRow, after: RideRo
   if (!acceptGuard(before, after) || !after.driverId) return null;
   const [driver, credit] = await Promise.all([
     ctx.db.select({ status: drivers.status }).from(drivers).where(eq(drivers.userId, after.driverId)).get(),
-    driverCreditStanding(ctx, after.driverId),
+    creditStandingIn(ctx, after.driverId, after.cityId),
   ]);
   if (driver?.status !== "online") {
     return { ok: false, code: "driver_offline", detail: "Go online before accepting rides" };

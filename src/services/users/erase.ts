@@ -26,11 +26,20 @@ import { auditStatement } from "../audit/statement";
 import { closeUserSockets } from "../auth/end-sessions";
 import type { ServiceContext } from "../context";
 import { forgetIndexedDriver } from "../drivers/index-sync";
+import {
+  assertNoOutstandingFee,
+  outstandingFeesOf,
+  outstandingFeesQuery,
+} from "../payments/outstanding-fees";
 import { enforceRateLimit, resetRateLimit } from "../requests/rate-limit";
 
-/** What is refused before anything is erased: the caller must settle it first. */
+/**
+ * What is refused before anything is erased: the caller must settle it first. A debt would be
+ * lost with the person: an unpaid cancellation fee (its Pix charge could no longer reach anyone)
+ * or a driver's negative balance (any non-zero account refuses, money of his or owed).
+ */
 async function assertErasable(ctx: ServiceContext, userId: string): Promise<void> {
-  const [passengerRide, driverRide, wallet, inTransit] = await ctx.db.batch([
+  const [passengerRide, driverRide, wallet, inTransit, fees] = await ctx.db.batch([
     ctx.db
       .select({ id: rides.id })
       .from(rides)
@@ -56,9 +65,11 @@ async function assertErasable(ctx: ServiceContext, userId: string): Promise<void
       .from(payouts)
       .where(and(eq(payouts.driverId, userId), eq(payouts.status, "in_transit")))
       .limit(1),
+    outstandingFeesQuery(ctx, userId),
   ]);
   if (passengerRide[0]) throw new ApiError("passenger_has_active_ride", "Finish or cancel your ride first");
   if (driverRide[0]) throw new ApiError("driver_has_active_ride", "Finish your ride first");
+  assertNoOutstandingFee(outstandingFeesOf(fees));
   if (wallet.length > 0 || inTransit[0]) {
     const held = wallet.map((a) => `${a.kind} ${a.balance} centavos`).join(", ");
     throw new ApiError(
@@ -74,7 +85,8 @@ async function assertErasable(ctx: ServiceContext, userId: string): Promise<void
  * deleted from R2, every socket is closed and the user channel's event history dropped. What the law makes us keep stays without the
  * person in it: rides (fiscal facts, coordinates rounded to about 1 km), payments, payouts
  * (Pix key erased), ledger entries (untouched: they carry ids and amounts only), audit entries
- * and consents. A driver with money in the wallet or anyone with an active ride is refused first.
+ * and consents. Anyone with an active ride or a debt, and a driver with money in the wallet, is
+ * refused first (`assertErasable`).
  */
 export async function eraseAccount(
   ctx: ServiceContext,

@@ -4,6 +4,7 @@ import {
   consents,
   devices,
   driverDocuments,
+  driverStatusLog,
   drivers,
   ledgerAccounts,
   ledgerEntries,
@@ -62,6 +63,7 @@ export async function exportUserData(ctx: ServiceContext, userId: string) {
     notificationRows,
     driverRow,
     documentRows,
+    statusRows,
     auditRows,
   ] = await ctx.db.batch([
     ctx.db.select().from(consents).where(eq(consents.userId, userId)).orderBy(asc(consents.id)),
@@ -114,6 +116,11 @@ export async function exportUserData(ctx: ServiceContext, userId: string) {
       .orderBy(asc(driverDocuments.id)),
     ctx.db
       .select()
+      .from(driverStatusLog)
+      .where(eq(driverStatusLog.driverId, userId))
+      .orderBy(asc(driverStatusLog.id)),
+    ctx.db
+      .select()
       .from(auditLogs)
       .where(or(eq(auditLogs.targetId, userId), eq(auditLogs.actorId, userId)))
       .orderBy(asc(auditLogs.id)),
@@ -140,6 +147,7 @@ export async function exportUserData(ctx: ServiceContext, userId: string) {
     notifications: notificationRows.map(snake),
     driver: driverRow[0] ? snake(driverRow[0]) : null,
     documents: documentRows.map(toDocumentView),
+    status_history: statusRows.map(snake),
     audit_entries: auditRows.map(snake),
   };
 }
