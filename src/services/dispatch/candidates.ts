@@ -40,15 +40,10 @@ export async function nearestEligibleDrivers(
 ): Promise<Candidate[]> {
   const pickup = { lat: ride.pickupLat, lng: ride.pickupLng };
   if (cellsWithin(pickup, radiusM).length > MAX_COVER_CELLS || limit <= 0) return [];
-  const shortlist = (await nearbyFree(ctx, ride, radiusM))
-    .filter((driver) => driver.distanceM <= radiusM)
-    .slice(0, SHORTLIST_SIZE);
+  const nearby = (await nearbyFree(ctx, ride, radiusM)).slice(0, SHORTLIST_SIZE);
+  const shortlist = nearby.filter((driver) => driver.distanceM <= radiusM);
   if (shortlist.length === 0) return [];
-  const eligible = await eligibleInD1(
-    ctx,
-    ride,
-    shortlist.map((driver) => driver.driverId),
-  );
+  const eligible = await eligibleOnce(ctx, ride, nearby);
   return shortlist
     .filter((driver) => eligible.has(driver.driverId))
     .slice(0, limit)
@@ -107,6 +102,27 @@ function freshestOf(drivers: NearbyDriver[]): NearbyDriver[] {
       a.idleSince.localeCompare(b.idleSince) ||
       a.driverId.localeCompare(b.driverId),
   );
+}
+
+/** One D1 check per ride and context: a step widening its radius checks the widest list once. */
+const checked = new WeakMap<ServiceContext, Map<string, Promise<Set<string>>>>();
+
+/**
+ * Which of the free drivers within the widest radius D1 finds eligible, asked once per step: a
+ * step that finds nobody eligible within the first radius widens without another round trip.
+ */
+function eligibleOnce(ctx: ServiceContext, ride: RideRow, nearby: NearbyDriver[]): Promise<Set<string>> {
+  const byRide = checked.get(ctx) ?? new Map<string, Promise<Set<string>>>();
+  checked.set(ctx, byRide);
+  const known = byRide.get(ride.id);
+  if (known) return known;
+  const answer = eligibleInD1(
+    ctx,
+    ride,
+    nearby.map((driver) => driver.driverId),
+  );
+  byRide.set(ride.id, answer);
+  return answer;
 }
 
 /** The shortlisted drivers D1 finds eligible: one statement, the ids as one JSON parameter. */
