@@ -3,6 +3,7 @@
 //
 //   npm run bench:profile                        # POST /v1/rides, 10 connections
 //   npm run bench:profile -- --scenario location --requests 2000
+//   npm run bench:profile -- --scenario offers --requests 20 --drivers 100 --no-profile
 //   npm run bench:profile -- --out /tmp/rides.cpuprofile   (open it in Chrome DevTools)
 //   npm run bench:profile -- --analyse /tmp/rides.cpuprofile --requests 300   (summarise it again)
 //   npm run bench:profile -- --no-profile --no-round-trips   (CPU per request only, no inspector)
@@ -20,6 +21,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { onlineDriver, pool, register, signInReviewer } from "./lib/api.mjs";
 import * as load from "./lib/load.mjs";
+import { offerLatency } from "./lib/offers.mjs";
 import { startServer, stopAll } from "./lib/server.mjs";
 
 const { values: opts } = parseArgs({
@@ -207,9 +209,21 @@ async function main() {
       run = () => load.createRides(url, { connections, passengers: passengers.slice(0, requests) });
     } else if (opts.scenario === "location") {
       run = () => load.locations(url, { connections, duration: 10, drivers });
+    } else if (opts.scenario === "offers") {
+      // The first-offer scenario of `npm run bench`, one ride at a time (--requests rides).
+      const passengers = await pool(Array.from({ length: requests }), 4, () => register(url, "passenger"));
+      run = async () => {
+        const idle = await load.idleHealth(url);
+        const { first_offer_ms: first } = await offerLatency(url, { drivers, passengers, log });
+        log(
+          `[offers] first offer p50 ${first.p50?.toFixed(1)} ms, p99 ${first.p99?.toFixed(1)} ms = ` +
+            `${(first.p99 / idle.latency_ms.p50).toFixed(1)}× the idle /health p50 (${idle.latency_ms.p50} ms)`,
+        );
+        return { name: "first ride.offered", requests, rps: 0, latency_ms: { p50: first.p50 } };
+      };
     } else if (opts.scenario === "health") {
       run = () => load.health(url, { connections, duration: 10 });
-    } else throw new Error(`unknown --scenario ${opts.scenario} (rides, location, health)`);
+    } else throw new Error(`unknown --scenario ${opts.scenario} (rides, offers, location, health)`);
     await server.settle();
     // Server CPU per request, measured until the work the requests left behind (alarms, queue
     // consumers, waitUntil) has drained: unlike req/s, it hardly moves when other processes

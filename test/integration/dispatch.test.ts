@@ -2,8 +2,11 @@ import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
 import { createServiceContext } from "../../src/composition";
+import { installRoundTripCounting, observeRoundTrips, RoundTripCounter } from "../../src/lib/d1-round-trips";
+import { dispatchStep, INITIAL_DISPATCH } from "../../src/services/dispatch";
 import { driverAccount, platformAccount } from "../../src/services/ledger/accounts";
 import { post } from "../../src/services/ledger/post";
+import type { RideRow } from "../../src/services/rides/state";
 import { call, createStaff, expectProblem, registerUser, type TestUser, unique } from "../helpers";
 import {
   bearer,
@@ -376,6 +379,44 @@ describe("a driver giving back a ride he accepted", { timeout: 30_000 }, () => {
     expect(taken.status, taken.text).toBe(200);
     expect((await rideRow(rideId))?.driver_id).toBe(third.id);
     await expectRideConsistent(rideId);
+  });
+});
+
+describe("a dispatch step's D1 round trips", () => {
+  /** The ride as its room holds it, and the D1 round trips of one step run on it, alone. */
+  async function stepAlone(rideId: string) {
+    const row = (await runInDurableObject(roomOf(rideId), (_instance, state) =>
+      JSON.parse(state.storage.sql.exec<{ row: string }>("SELECT row FROM ride").one().row),
+    )) as RideRow;
+    installRoundTripCounting(env.DB);
+    // The room's own first step and what it published have finished by now.
+    await new Promise((r) => setTimeout(r, 300));
+    const counter = new RoundTripCounter([]);
+    const stop = observeRoundTrips(counter);
+    try {
+      const outcome = await dispatchStep(createServiceContext(env), row, INITIAL_DISPATCH);
+      return { outcome, trips: counter.figures(), trace: counter.trace };
+    } finally {
+      stop();
+    }
+  }
+
+  it("is one round trip when it offers nobody, two when it offers a batch", async () => {
+    const pickup = spot();
+    const { rideId } = await requestAt(pickup);
+
+    const alone = await stepAlone(rideId);
+    expect(alone.outcome.kind).toBe("next");
+    expect(alone.trips, JSON.stringify(alone.trace)).toMatchObject({ total: 1, sequential: 1 });
+
+    const [near] = await driversAt(pickup, [300]);
+    const offering = await stepAlone(rideId);
+    expect(offering.outcome).toMatchObject({
+      kind: "next",
+      notices: [{ event: { type: "ride.offered", ride_id: rideId }, users: [near.id] }],
+    });
+    expect(offering.trips, JSON.stringify(offering.trace)).toMatchObject({ total: 2, sequential: 2 });
+    expect(await offersOf(rideId)).toEqual([expect.objectContaining({ driver_id: near.id, status: "open" })]);
   });
 });
 

@@ -1,4 +1,3 @@
-export { nearestEligibleDrivers } from "./candidates";
 export { declineOffer } from "./decline";
 export { listOpenOffers } from "./list";
 export { type DispatchState, dispatchStep, INITIAL_DISPATCH, type Notice, withdrawnNotice } from "./step";

@@ -59,19 +59,11 @@ export async function insertOffers(
 }
 
 /**
- * Where a step starts, in one round trip: the ride's offers whose window has passed are closed
- * (answered), then the ones still open, soonest to close first.
+ * The statements a step starts with, for its one batch: the ride's offers whose window has passed
+ * are closed (answered), then the ones still open are read, soonest to close first.
  */
-export async function sweepOffers(
-  ctx: ServiceContext,
-  rideId: string,
-  now: Date,
-): Promise<{ expired: OfferRow[]; open: OfferRow[] }> {
-  const [expired, open] = await ctx.db.batch([
-    expireDueOffers(ctx, rideId, now),
-    openOffersOf(ctx, rideId, now),
-  ]);
-  return { expired, open };
+export function sweepStatements(ctx: ServiceContext, rideId: string, now: Date) {
+  return { expired: expireDueOffers(ctx, rideId, now), open: openOffersOf(ctx, rideId, now) };
 }
 
 /** Closes the ride's open offers whose window has passed; returns them. */

@@ -1,8 +1,9 @@
+import { batchNamed } from "../../db/named-batch";
 import type { ServiceContext } from "../context";
 import type { OutgoingEvent } from "../events/wire";
 import type { RideRow } from "../rides/state";
-import { nearestEligibleDrivers, prefetchNearby } from "./candidates";
-import { insertOffers, sweepOffers } from "./offers";
+import { candidatesWithin, eligibleStatement, nearbyFree } from "./candidates";
+import { insertOffers, sweepStatements } from "./offers";
 import { driverOfferView } from "./view";
 
 /** Where a ride's dispatch stands; kept by the ride's room between steps. */
@@ -41,6 +42,11 @@ const CONTENDED_RETRY_MS = 1000;
  * widens at once through DISPATCH_RADIUS_STEPS_M; when even the largest finds nobody, the ride
  * waits one more window (drivers come online all the time) and then is exhausted.
  *
+ * One D1 round trip for a step that offers nobody, two for one that offers: the driver indexes
+ * (Durable Objects beside the room, milliseconds away) answer the free drivers within the widest
+ * radius first, then one batch closes the due offers, reads the open ones and checks the nearby
+ * drivers' eligibility, and the offers found are inserted.
+ *
  * Safe to run twice: offers are unique per ride and driver, and a second run finds the first
  * run's offers open and waits.
  */
@@ -52,18 +58,20 @@ export async function dispatchStep(
   if (ride.status !== "requested") return { kind: "done" };
   const now = ctx.now();
   const ttlMs = ctx.config.OFFER_TTL_SECONDS * 1000;
-  // The nearby drivers are asked meanwhile: a step that then offers (the usual first step) does
-  // not wait for them after D1; one that finds an offer open has asked for nothing it needs.
-  prefetchNearby(ctx, ride);
-  const { expired, open } = await sweepOffers(ctx, ride.id, now);
-  const notices: Notice[] = expired.map((offer) => withdrawnNotice(ride.id, offer.driverId, "expired"));
-  const soonest = open[0];
+  const nearby = await nearbyFree(ctx, ride);
+  const reads = await batchNamed(ctx.db, {
+    ...sweepStatements(ctx, ride.id, now),
+    eligible: nearby.length > 0 ? eligibleStatement(ctx, ride, nearby, now) : undefined,
+  });
+  const notices: Notice[] = reads.expired.map((offer) => withdrawnNotice(ride.id, offer.driverId, "expired"));
+  const soonest = reads.open[0];
   if (soonest) return { kind: "next", at: Date.parse(soonest.expiresAt), state, notices };
 
+  const eligible = new Set((reads.eligible ?? []).map((row) => row.driverId));
   const steps = ctx.config.DISPATCH_RADIUS_STEPS_M;
   for (let radiusIndex = state.radiusIndex; radiusIndex < steps.length; radiusIndex++) {
     const radiusM = steps[radiusIndex] ?? 0;
-    const candidates = await nearestEligibleDrivers(ctx, ride, radiusM, ctx.config.DISPATCH_BATCH_SIZE);
+    const candidates = candidatesWithin(ride, nearby, eligible, radiusM, ctx.config.DISPATCH_BATCH_SIZE);
     if (candidates.length === 0) continue;
     const batch = state.batch + 1;
     const offers = await insertOffers(ctx, ride, candidates, batch, radiusM, now);
