@@ -1,5 +1,14 @@
 import type { ServiceContext } from "../services/context";
-import { type DispatchState, dispatchStep, INITIAL_DISPATCH, type Notice } from "../services/dispatch";
+import {
+  type DispatchState,
+  dispatchStep,
+  INITIAL_DISPATCH,
+  type Notice,
+  offerPlan,
+  type StepOutcome,
+  type StepReads,
+  stepOutcome,
+} from "../services/dispatch";
 import type { RideRow } from "../services/rides/state";
 import type { RideStorage } from "./ride-storage";
 
@@ -26,20 +35,46 @@ export class RideDispatcher {
   async step(ctx: ServiceContext, row: RideRow): Promise<{ notices: Notice[]; exhausted: boolean }> {
     const state = (await this.storage.get<DispatchState>(STATE_KEY)) ?? INITIAL_DISPATCH;
     try {
-      const outcome = await dispatchStep(ctx, row, state);
-      if (outcome.kind === "done") return { notices: [], exhausted: false };
-      const offers = outcome.notices.filter((n) => n.event.type === "ride.offered").length;
-      const stage = outcome.kind === "exhausted" ? "exhausted" : offers > 0 ? "offered" : "waiting";
-      ctx.metrics.record({ event: "dispatch", stage, category: row.category, offers });
-      if (outcome.kind === "exhausted") return { notices: outcome.notices, exhausted: true };
-      await this.storage.put(STATE_KEY, outcome.state);
-      this.store.schedule("dispatch", outcome.at);
-      return { notices: outcome.notices, exhausted: false };
+      return await this.keep(ctx, row, await dispatchStep(ctx, row, state));
     } catch (error) {
       ctx.log.error("dispatch step failed", { ride_id: row.id, error: String(error) });
       this.store.schedule("dispatch", Date.now() + DISPATCH_RETRY_MS);
       return { notices: [], exhausted: false };
     }
+  }
+
+  /**
+   * A new ride's first step, for the batch that records it: its offer statements, or null when
+   * the driver indexes did not answer (the room's alarm then runs the step, as after a failure).
+   */
+  async firstOffers(ctx: ServiceContext, row: RideRow, now: Date) {
+    try {
+      return await offerPlan(ctx, row, INITIAL_DISPATCH, now);
+    } catch (error) {
+      ctx.log.warn("first offers deferred to the dispatch alarm", { ride_id: row.id, error: String(error) });
+      return null;
+    }
+  }
+
+  /** Keeps where the first step, run in the ride's creation batch, left the ride; answers its events. */
+  async began(ctx: ServiceContext, row: RideRow, now: Date, reads: Omit<StepReads, "expired" | "open">) {
+    const outcome = stepOutcome(ctx, row, INITIAL_DISPATCH, now, { expired: [], open: [], ...reads });
+    return (await this.keep(ctx, row, outcome)).notices;
+  }
+
+  private async keep(
+    ctx: ServiceContext,
+    row: RideRow,
+    outcome: StepOutcome,
+  ): Promise<{ notices: Notice[]; exhausted: boolean }> {
+    if (outcome.kind === "done") return { notices: [], exhausted: false };
+    const offers = outcome.notices.filter((n) => n.event.type === "ride.offered").length;
+    const stage = outcome.kind === "exhausted" ? "exhausted" : offers > 0 ? "offered" : "waiting";
+    ctx.metrics.record({ event: "dispatch", stage, category: row.category, offers });
+    if (outcome.kind === "exhausted") return { notices: outcome.notices, exhausted: true };
+    await this.storage.put(STATE_KEY, outcome.state);
+    this.store.schedule("dispatch", outcome.at);
+    return { notices: outcome.notices, exhausted: false };
   }
 
   /** Dispatch starts over (a new ride, or one its driver gave back): from the smallest radius. */

@@ -54,18 +54,24 @@ export class RideRoom extends DurableObject<Env> implements RideRoomPort {
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair("ping", "pong"));
   }
 
-  /** Records a new ride (idempotent: a second call returns the ride as it is). */
+  /**
+   * Records a new ride (idempotent: a second call returns the ride as it is). Its first dispatch
+   * step rides in the same D1 batch, so the nearest drivers' offers cost no round trip of their own.
+   */
   async create(row: RideRow, reply?: StoredReply): Promise<CreateResult> {
     return this.serialized(async () => {
       const existing = this.load();
       if (existing) return { ok: true, ride: existing, replyStored: false };
       const ctx = this.context();
-      const inserted = await insertRide(ctx, row, reply);
+      const now = new Date();
+      const offers = await this.dispatcher.firstOffers(ctx, row, now);
+      const inserted = await insertRide(ctx, row, reply, offers ?? {});
       if (!inserted.ok) return inserted;
       this.store.save(row);
       this.store.schedule("expire", Date.parse(row.expiresAt));
       this.record(row, "ride.created", [row.passengerId]);
-      await this.dispatcher.restart();
+      if (offers) this.notify(await this.dispatcher.began(ctx, row, now, inserted.after));
+      else await this.dispatcher.restart();
       return { ok: true, ride: row, replyStored: reply !== undefined };
     });
   }

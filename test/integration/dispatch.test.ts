@@ -401,7 +401,29 @@ describe("a dispatch step's D1 round trips", () => {
     }
   }
 
-  it("is one round trip when it offers nobody, two when it offers a batch", async () => {
+  it("records a new ride's first batch with the ride: the offers exist when the 201 comes back", async () => {
+    const pickup = spot();
+    const [near, far] = await driversAt(pickup, [250, 1200]);
+    const { rideId } = await requestAt(pickup);
+    expect(await offersOf(rideId)).toEqual([
+      expect.objectContaining({
+        driver_id: near.id,
+        batch: 1,
+        radius_m: 2000,
+        distance_m: 250,
+        status: "open",
+      }),
+      expect.objectContaining({
+        driver_id: far.id,
+        batch: 1,
+        radius_m: 2000,
+        distance_m: 1200,
+        status: "open",
+      }),
+    ]);
+  });
+
+  it("is one round trip, whether it offers nobody or a batch", async () => {
     const pickup = spot();
     const { rideId } = await requestAt(pickup);
 
@@ -415,7 +437,7 @@ describe("a dispatch step's D1 round trips", () => {
       kind: "next",
       notices: [{ event: { type: "ride.offered", ride_id: rideId }, users: [near.id] }],
     });
-    expect(offering.trips, JSON.stringify(offering.trace)).toMatchObject({ total: 2, sequential: 2 });
+    expect(offering.trips, JSON.stringify(offering.trace)).toMatchObject({ total: 1, sequential: 1 });
     expect(await offersOf(rideId)).toEqual([expect.objectContaining({ driver_id: near.id, status: "open" })]);
   });
 });

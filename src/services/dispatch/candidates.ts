@@ -1,4 +1,4 @@
-import { eq, sql } from "drizzle-orm";
+import { type SQL, sql } from "drizzle-orm";
 import { drivers, users } from "../../db/schema";
 import { cellsWithin, MAX_COVER_CELLS } from "../../lib/geo";
 import type { ServiceContext } from "../context";
@@ -6,12 +6,13 @@ import { areasAround, type NearbyDriver } from "../drivers/index-port";
 import { creditFloorSql } from "../rides/credit-floor";
 import type { RideRow } from "../rides/state";
 
-export interface Candidate {
+/** A nearby driver as a step offers him: how far, and the smallest radius step that reaches him. */
+export interface Reach {
   driverId: string;
   /** From the driver's position in his area's index to the pickup, great-circle metres. */
   distanceM: number;
-  /** Since when the driver has been waiting for a ride (see `candidatesWithin`). */
-  idleSince: string;
+  /** The smallest step of DISPATCH_RADIUS_STEPS_M, from the step's own radius on, that holds him. */
+  radiusM: number;
 }
 
 /**
@@ -54,23 +55,40 @@ function freshestOf(drivers: NearbyDriver[]): NearbyDriver[] {
 }
 
 /**
- * The statement, for the step's batch, answering which of the nearby drivers D1 finds eligible
- * (the facts whose system of record is D1): online, a vehicle of the ride's category, account not
- * blocked, no active ride, never offered this ride, not holding another open offer (a driver holds
- * at most one open offer at a time), prepaid credit not below the floor of the ride's city
- * (`creditFloorSql`). The ids go as one JSON parameter. Placed after the sweep in the batch, it
- * sees the offers the sweep just closed as closed.
+ * The nearby drivers a step may reach, nearest first, each with the smallest radius step from
+ * `fromRadius` (an index into DISPATCH_RADIUS_STEPS_M) on that holds him. A step whose radius
+ * would cover more cells than a search may touch is skipped; a driver beyond every step is left out.
  */
-export function eligibleStatement(ctx: ServiceContext, ride: RideRow, nearby: NearbyDriver[], now: Date) {
-  const driverIds = JSON.stringify(nearby.map((driver) => driver.driverId));
-  const at = now.toISOString();
+export function reachOf(
+  ctx: ServiceContext,
+  ride: RideRow,
+  nearby: NearbyDriver[],
+  fromRadius: number,
+): Reach[] {
+  const pickup = { lat: ride.pickupLat, lng: ride.pickupLng };
+  const steps = ctx.config.DISPATCH_RADIUS_STEPS_M.slice(fromRadius).filter(
+    (radiusM) => cellsWithin(pickup, radiusM).length <= MAX_COVER_CELLS,
+  );
+  const reach: Reach[] = [];
+  for (const driver of nearby) {
+    const radiusM = steps.find((step) => driver.distanceM <= step);
+    if (radiusM !== undefined) {
+      reach.push({ driverId: driver.driverId, distanceM: Math.round(driver.distanceM), radiusM });
+    }
+  }
+  return reach;
+}
+
+/**
+ * Whether `driver` (a `drivers.user_id` in the statement, the `drivers` and `users` rows joined)
+ * may be offered the ride, by the facts whose system of record is D1: online, a vehicle of the
+ * ride's category, account not blocked, no active ride, never offered this ride, not holding
+ * another open offer (a driver holds at most one open offer at a time), prepaid credit not below
+ * the floor of the ride's city (`creditFloorSql`).
+ */
+export function eligibleSql(ride: RideRow, at: string): SQL {
   const driver = drivers.userId;
-  return ctx.db
-    .select({ driverId: driver })
-    .from(drivers)
-    .innerJoin(users, eq(users.id, driver))
-    .where(sql`${driver} IN (SELECT value FROM json_each(${driverIds}))
-      AND ${drivers.status} = 'online'
+  return sql`${drivers.status} = 'online'
       AND ${drivers.vehicleCategory} = ${ride.category}
       AND ${users.status} = 'active'
       AND NOT EXISTS (SELECT 1 FROM rides a WHERE a.driver_id = ${driver}
@@ -79,29 +97,5 @@ export function eligibleStatement(ctx: ServiceContext, ride: RideRow, nearby: Ne
       AND NOT EXISTS (SELECT 1 FROM ride_offers h WHERE h.driver_id = ${driver}
                       AND h.status = 'open' AND h.expires_at > ${at})
       AND COALESCE((SELECT balance FROM ledger_accounts WHERE id = 'driver:' || ${driver} || ':credit'), 0)
-          >= ${creditFloorSql(ride.cityId)}`);
-}
-
-/**
- * The `limit` nearest drivers within `radiusM` who may be offered the ride, nearest first, then
- * longest idle (the order `nearbyFree` answers), among those D1 found eligible. Idle since: the
- * later of going online and his last completed ride.
- */
-export function candidatesWithin(
-  ride: RideRow,
-  nearby: NearbyDriver[],
-  eligible: Set<string>,
-  radiusM: number,
-  limit: number,
-): Candidate[] {
-  const pickup = { lat: ride.pickupLat, lng: ride.pickupLng };
-  if (cellsWithin(pickup, radiusM).length > MAX_COVER_CELLS || limit <= 0) return [];
-  return nearby
-    .filter((driver) => driver.distanceM <= radiusM && eligible.has(driver.driverId))
-    .slice(0, limit)
-    .map((driver) => ({
-      driverId: driver.driverId,
-      distanceM: Math.round(driver.distanceM),
-      idleSince: driver.idleSince,
-    }));
+          >= ${creditFloorSql(ride.cityId)}`;
 }

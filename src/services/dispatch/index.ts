@@ -1,3 +1,13 @@
 export { declineOffer } from "./decline";
 export { listOpenOffers } from "./list";
-export { type DispatchState, dispatchStep, INITIAL_DISPATCH, type Notice, withdrawnNotice } from "./step";
+export {
+  type DispatchState,
+  dispatchStep,
+  INITIAL_DISPATCH,
+  type Notice,
+  offerPlan,
+  type StepOutcome,
+  type StepReads,
+  stepOutcome,
+  withdrawnNotice,
+} from "./step";

@@ -1,61 +1,95 @@
-import { and, asc, eq, gt, inArray, lte, sql } from "drizzle-orm";
+import { and, asc, eq, gt, lte, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
-import { rideOffers, rides } from "../../db/schema";
+import { drivers, rideOffers, rides, users } from "../../db/schema";
 import type { ServiceContext } from "../context";
 import type { RideRow } from "../rides/state";
-import type { Candidate } from "./candidates";
+import { eligibleSql, type Reach } from "./candidates";
 
 export type OfferRow = typeof rideOffers.$inferSelect;
 
 /**
- * Inserts the offers of one batch; returns the rows inserted. A driver already offered this ride,
- * or who took another open offer meanwhile (the one-open-offer-per-driver index), is skipped.
- * Those drivers' open offers past their window are closed first, so a room that has not yet
- * swept its own expired offers does not hold them back.
+ * The statements that offer the ride to its next batch, for a step's one D1 batch (or the batch
+ * that records the ride): the reached drivers' open offers past their window are closed first, so
+ * a room that has not yet swept its own does not hold them back; then which of them D1 finds
+ * eligible (`eligible`: whether anybody was, when nothing is offered); then the offers
+ * (`offered`): the eligible drivers within the smallest radius step that holds any of them,
+ * nearest first, at most DISPATCH_BATCH_SIZE, open for OFFER_TTL_SECONDS. Nothing is offered while
+ * the ride has an offer still in its window or is no longer requested; a driver who took another
+ * open offer meanwhile (the one-open-offer-per-driver index) is skipped.
  */
-export async function insertOffers(
+export function offerStatements(
   ctx: ServiceContext,
   ride: RideRow,
-  candidates: Candidate[],
+  reach: Reach[],
   batch: number,
-  radiusM: number,
   now: Date,
-): Promise<OfferRow[]> {
-  if (candidates.length === 0) return [];
+) {
+  if (reach.length === 0) return {};
   const at = now.toISOString();
   const expiresAt = new Date(now.getTime() + ctx.config.OFFER_TTL_SECONDS * 1000).toISOString();
-  const [, inserted] = await ctx.db.batch([
-    ctx.db
+  // One JSON parameter, whatever the number of drivers (D1 binds at most 100 parameters).
+  const list = JSON.stringify(reach.map((r) => ({ id: r.driverId, d: r.distanceM, r: r.radiusM })));
+  const reachedIds = sql`(SELECT json_extract(value, '$.id') FROM json_each(${list}))`;
+  const eligible = ctx.db
+    .select({
+      driverId: drivers.userId,
+      distanceM: sql<number>`json_extract(j.value, '$.d')`.as("distance_m"),
+      radiusM: sql<number>`json_extract(j.value, '$.r')`.as("radius_m"),
+      rank: sql<number>`j.key`.as("rank"),
+      nearestRadiusM: sql<number>`min(json_extract(j.value, '$.r')) OVER ()`.as("nearest_radius_m"),
+    })
+    .from(drivers)
+    .innerJoin(users, eq(users.id, drivers.userId))
+    .innerJoin(sql`json_each(${list}) AS j`, sql`json_extract(j.value, '$.id') = ${drivers.userId}`)
+    .where(eligibleSql(ride, at))
+    .as("eligible");
+  return {
+    lapsed: ctx.db
       .update(rideOffers)
       .set({ status: "expired", respondedAt: at })
       .where(
         and(
-          inArray(
-            rideOffers.driverId,
-            candidates.map((c) => c.driverId),
-          ),
+          sql`${rideOffers.driverId} IN ${reachedIds}`,
           eq(rideOffers.status, "open"),
           lte(rideOffers.expiresAt, at),
         ),
       ),
-    ctx.db
+    eligible: ctx.db
+      .select({ driverId: drivers.userId })
+      .from(drivers)
+      .innerJoin(users, eq(users.id, drivers.userId))
+      .where(and(sql`${drivers.userId} IN ${reachedIds}`, eligibleSql(ride, at))),
+    // The columns in the table's order: an INSERT ... SELECT fills them all.
+    offered: ctx.db
       .insert(rideOffers)
-      .values(
-        candidates.map((c) => ({
-          rideId: ride.id,
-          driverId: c.driverId,
-          batch,
-          radiusM,
-          distanceM: c.distanceM,
-          status: "open" as const,
-          offeredAt: at,
-          expiresAt,
-        })),
+      .select(
+        ctx.db
+          .select({
+            rideId: sql<string>`${ride.id}`.as("ride_id"),
+            driverId: eligible.driverId,
+            batch: sql<number>`${batch}`.as("batch"),
+            radiusM: eligible.radiusM,
+            distanceM: eligible.distanceM,
+            status: sql<string>`'open'`.as("status"),
+            offeredAt: sql<string>`${at}`.as("offered_at"),
+            expiresAt: sql<string>`${expiresAt}`.as("expires_at"),
+            respondedAt: sql<string | null>`NULL`.as("responded_at"),
+          })
+          .from(eligible)
+          .where(
+            and(
+              sql`${eligible.radiusM} = ${eligible.nearestRadiusM}`,
+              sql`EXISTS (SELECT 1 FROM ${rides} WHERE ${rides.id} = ${ride.id} AND ${rides.status} = 'requested')`,
+              sql`NOT EXISTS (SELECT 1 FROM ride_offers w WHERE w.ride_id = ${ride.id}
+                              AND w.status = 'open' AND w.expires_at > ${at})`,
+            ),
+          )
+          .orderBy(sql`${eligible.rank}`)
+          .limit(ctx.config.DISPATCH_BATCH_SIZE),
       )
       .onConflictDoNothing()
       .returning(),
-  ]);
-  return inserted;
+  };
 }
 
 /**

@@ -1,5 +1,6 @@
 import { and, asc, eq, gt, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
+import { batchNamed, type NamedResults } from "../../db/named-batch";
 import { drivers, rideEvents, rides } from "../../db/schema";
 import { isUniqueViolation } from "../../lib/db-errors";
 import type { ProblemCode } from "../../lib/problem";
@@ -17,28 +18,30 @@ type Refusal = { ok: false; code: ProblemCode; detail: string };
 
 /**
  * Called by the RideRoom: the ride row and its first event, in one batch, with the request's
- * idempotency record completed in it when `reply` is given (so storing it costs no round trip).
+ * idempotency record completed in it when `reply` is given (so storing it costs no round trip),
+ * and `after`'s statements last (the first dispatch step's offers), answered by name.
  */
-export async function insertRide(
+export async function insertRide<T extends Record<string, BatchItem<"sqlite"> | undefined>>(
   ctx: ServiceContext,
   row: RideRow,
   reply?: StoredReply,
-): Promise<{ ok: true } | Refusal> {
-  const statements: BatchItem<"sqlite">[] = [
-    ctx.db.insert(rides).values(row),
-    ctx.db.insert(rideEvents).values({
-      rideId: row.id,
-      seq: row.lastSeq,
-      type: "ride.created",
-      actorId: row.passengerId,
-      data: JSON.stringify(rideView(row)),
-      at: row.createdAt,
-    }),
-  ];
-  if (reply) statements.push(completionStatement(ctx, reply.ref, reply.status, reply.body));
+  after?: T,
+): Promise<{ ok: true; after: NamedResults<T> } | Refusal> {
   try {
-    await ctx.db.batch(statements as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);
-    return { ok: true };
+    const results = await batchNamed(ctx.db, {
+      ride: ctx.db.insert(rides).values(row),
+      event: ctx.db.insert(rideEvents).values({
+        rideId: row.id,
+        seq: row.lastSeq,
+        type: "ride.created",
+        actorId: row.passengerId,
+        data: JSON.stringify(rideView(row)),
+        at: row.createdAt,
+      }),
+      reply: reply ? completionStatement(ctx, reply.ref, reply.status, reply.body) : undefined,
+      ...(after ?? ({} as T)),
+    });
+    return { ok: true, after: results as NamedResults<T> };
   } catch (error) {
     if (isUniqueViolation(error, "rides.passenger_id")) {
       return { ok: false, code: "passenger_has_active_ride", detail: "You already have an active ride" };
