@@ -223,6 +223,25 @@ describe("the development round-trip header", () => {
     expect(stats.json?.statements).toBeUndefined();
   });
 
+  it("is left off a request that asks not to be counted, which the isolate's totals still count", async () => {
+    const passenger = await registerUser("passenger");
+    // GET /v1/me reads the account from D1.
+    const request = (headers: Record<string, string>) =>
+      new Request(`${BASE}/v1/me`, {
+        headers: { authorization: `Bearer ${passenger.accessToken}`, ...headers },
+      });
+    const stats = async () => (await send(new Request(`${BASE}${ROUND_TRIP_STATS_PATH}`), on)).json;
+    const before = await stats();
+    const skipped = await send(request({ [ROUND_TRIP_HEADER]: "skip" }), on);
+    expect(skipped.status, skipped.text).toBe(200);
+    expect(skipped.headers.get(ROUND_TRIP_HEADER)).toBeNull();
+    expect((await stats()).total).toBeGreaterThan(before.total);
+
+    const counted = await send(request({}), on);
+    expect(counted.status, counted.text).toBe(200);
+    expect(counted.headers.get(ROUND_TRIP_HEADER)).toMatch(/^total=\d+, sequential=\d+, statements=\d+$/);
+  });
+
   it("is refused by a deployed configuration", () => {
     const deployed = (extra: Record<string, string>) => ({ ...env, APP_ENV: "production", ...extra });
     expect(() => loadConfig(deployed(on))).toThrow(/D1_ROUND_TRIP_HEADER: development only/);
