@@ -1,7 +1,8 @@
 import * as Sentry from "@sentry/cloudflare";
 import { createApp } from "./app";
 import { handleScheduled } from "./cron";
-import { reportingObject, withRoundTripHeader } from "./lib/d1-round-trips";
+import { withRoundTripHeader } from "./lib/d1-round-trip-header";
+import { reportingObject } from "./lib/d1-round-trips";
 import { sentryOptions } from "./lib/sentry-options";
 import { DriverIndex } from "./objects/driver-index";
 import { RateLimiter } from "./objects/rate-limiter";

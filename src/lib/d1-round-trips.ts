@@ -160,10 +160,9 @@ export function isolateRoundTrips(): RoundTripFigures {
   return isolate.figures();
 }
 
-/** The response header: `total=3, sequential=2, statements=5`. */
+/** The response header: `total=3, sequential=2, statements=5`; on a request, SKIP_COUNTING. */
 export const ROUND_TRIP_HEADER = "x-d1-round-trips";
-
-/** The same header on a request: do not count this one (its reply then carries no header). */
+/** The header's value on a request not to be counted (its reply then carries no header). */
 export const SKIP_COUNTING = "skip";
 
 export function formatRoundTrips(f: RoundTripFigures): string {
@@ -260,47 +259,4 @@ export function countingEnv<E extends object>(env: E, counter: RoundTripCounter)
     }
   }
   return wrapped as unknown as E;
-}
-
-// --- The Worker's entry: a header per response, and the isolate's totals ---
-
-/** Development only: the isolate's round trips and statements so far, for the bench's city run. */
-export const ROUND_TRIP_STATS_PATH = "/__dev/d1-stats";
-
-type FetchHandler<E> = (request: Request, env: E, ctx: ExecutionContext) => Response | Promise<Response>;
-
-/**
- * With `D1_ROUND_TRIP_HEADER=true`, answers each request with its round trips in
- * `x-d1-round-trips` (the Worker's own and those of the Durable Objects it called, until the
- * response was built; `waitUntil` work after that is not the request's), and serves the
- * isolate's totals at `ROUND_TRIP_STATS_PATH`. Off, it is one string comparison.
- */
-export function withRoundTripHeader<E extends object>(fetch: FetchHandler<E>): FetchHandler<E> {
-  return async (request, env, ctx) => {
-    if (!roundTripsEnabled(env)) return fetch(request, env, ctx);
-    return countedFetch(fetch, request, env, ctx);
-  };
-}
-
-async function countedFetch<E extends object>(
-  fetch: FetchHandler<E>,
-  request: Request,
-  env: E,
-  ctx: ExecutionContext,
-): Promise<Response> {
-  const db = (env as { DB?: D1Database }).DB;
-  if (db) installRoundTripCounting(db);
-  if (new URL(request.url).pathname === ROUND_TRIP_STATS_PATH) {
-    return Response.json({ ...isolateRoundTrips(), at: new Date().toISOString() });
-  }
-  // A client measuring load counts a sample of its requests: counting wraps every Durable Object
-  // stub and D1 call of the request, which costs a ride request about 2.7 ms of CPU. The
-  // isolate's totals still count these requests.
-  if (request.headers.get(ROUND_TRIP_HEADER) === SKIP_COUNTING) return fetch(request, env, ctx);
-  const counter = new RoundTripCounter();
-  const response = await withRoundTrips(counter, () => fetch(request, countingEnv(env, counter), ctx));
-  if (response.status === 101 || response.webSocket) return response;
-  const headers = new Headers(response.headers);
-  headers.set(ROUND_TRIP_HEADER, formatRoundTrips(counter.figures()));
-  return new Response(response.body, { status: response.status, statusText: response.statusText, headers });
 }

@@ -3,13 +3,8 @@ import { env } from "cloudflare:workers";
 import { afterAll, describe, expect, it } from "vitest";
 import { createApp } from "../../src/app";
 import { loadConfig } from "../../src/lib/config";
-import {
-  formatRoundTrips,
-  ROUND_TRIP_HEADER,
-  ROUND_TRIP_STATS_PATH,
-  type RoundTripFigures,
-  withRoundTripHeader,
-} from "../../src/lib/d1-round-trips";
+import { ROUND_TRIP_STATS_PATH, withRoundTripHeader } from "../../src/lib/d1-round-trip-header";
+import { formatRoundTrips, ROUND_TRIP_HEADER, type RoundTripFigures } from "../../src/lib/d1-round-trips";
 import { budgetOf, type RoundTripBudgetKey, SAO_PAULO_D1_RTT_MS } from "../../src/lib/round-trip-budgets";
 import { BASE, call, expectProblem, readReply, registerUser } from "../helpers";
 import {
