@@ -423,6 +423,22 @@ describe("a dispatch step's D1 round trips", () => {
     ]);
   });
 
+  it("offers a lone driver one of two rides requested at once, never both", async () => {
+    const pickup = spot();
+    const [lone] = await driversAt(pickup, [300]);
+    const [a, b] = await Promise.all([requestAt(pickup), requestAt(north(pickup, 50))]);
+    const offers = [...(await offersOf(a.rideId)), ...(await offersOf(b.rideId))];
+    expect(offers).toEqual([expect.objectContaining({ driver_id: lone.id, status: "open", batch: 1 })]);
+    const open = await env.DB.prepare(
+      "SELECT count(*) AS n FROM ride_offers WHERE driver_id = ? AND status = 'open'",
+    )
+      .bind(lone.id)
+      .first<{ n: number }>();
+    expect(open?.n).toBe(1);
+    expect((await rideRow(a.rideId))?.status).toBe("requested");
+    expect((await rideRow(b.rideId))?.status).toBe("requested");
+  });
+
   it("is one round trip, whether it offers nobody or a batch", async () => {
     const pickup = spot();
     const { rideId } = await requestAt(pickup);
