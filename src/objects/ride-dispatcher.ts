@@ -9,6 +9,7 @@ import {
   type StepReads,
   stepOutcome,
 } from "../services/dispatch";
+import type { NearbyDriver } from "../services/drivers/index-port";
 import type { RideRow } from "../services/rides/state";
 import type { RideStorage } from "./ride-storage";
 
@@ -33,7 +34,7 @@ export class RideDispatcher {
    * step is retried later: every step is safe to run again.
    */
   async step(ctx: ServiceContext, row: RideRow): Promise<{ notices: Notice[]; exhausted: boolean }> {
-    const state = (await this.storage.get<DispatchState>(STATE_KEY)) ?? INITIAL_DISPATCH;
+    const state = this.state();
     try {
       return await this.keep(ctx, row, await dispatchStep(ctx, row, state));
     } catch (error) {
@@ -47,40 +48,52 @@ export class RideDispatcher {
    * A new ride's first step, for the batch that records it: its offer statements, or null when
    * the driver indexes did not answer (the room's alarm then runs the step, as after a failure).
    */
-  async firstOffers(ctx: ServiceContext, row: RideRow, now: Date) {
+  async firstOffers(ctx: ServiceContext, row: RideRow, now: Date, nearby?: NearbyDriver[]) {
     try {
-      return await offerPlan(ctx, row, INITIAL_DISPATCH, now);
+      return await offerPlan(ctx, row, INITIAL_DISPATCH, now, nearby);
     } catch (error) {
       ctx.log.warn("first offers deferred to the dispatch alarm", { ride_id: row.id, error: String(error) });
       return null;
     }
   }
 
-  /** Keeps where the first step, run in the ride's creation batch, left the ride; answers its events. */
-  async began(ctx: ServiceContext, row: RideRow, now: Date, reads: Omit<StepReads, "expired" | "open">) {
+  /**
+   * Where the first step, run in the ride's creation batch, left the ride: its events, and `keep`
+   * to store that (called after the events are sent: see `RideRoom.create`).
+   */
+  began(ctx: ServiceContext, row: RideRow, now: Date, reads: Omit<StepReads, "expired" | "open">) {
     const outcome = stepOutcome(ctx, row, INITIAL_DISPATCH, now, { expired: [], open: [], ...reads });
-    return (await this.keep(ctx, row, outcome)).notices;
+    return {
+      notices: outcome.kind === "done" ? [] : outcome.notices,
+      keep: () => {
+        this.keep(ctx, row, outcome);
+      },
+    };
   }
 
-  private async keep(
+  private keep(
     ctx: ServiceContext,
     row: RideRow,
     outcome: StepOutcome,
-  ): Promise<{ notices: Notice[]; exhausted: boolean }> {
+  ): { notices: Notice[]; exhausted: boolean } {
     if (outcome.kind === "done") return { notices: [], exhausted: false };
     const offers = outcome.notices.filter((n) => n.event.type === "ride.offered").length;
     const stage = outcome.kind === "exhausted" ? "exhausted" : offers > 0 ? "offered" : "waiting";
     ctx.metrics.record({ event: "dispatch", stage, category: row.category, offers });
     if (outcome.kind === "exhausted") return { notices: outcome.notices, exhausted: true };
-    await this.storage.put(STATE_KEY, outcome.state);
+    this.storage.kv.put(STATE_KEY, outcome.state);
     this.store.schedule("dispatch", outcome.at);
     return { notices: outcome.notices, exhausted: false };
   }
 
   /** Dispatch starts over (a new ride, or one its driver gave back): from the smallest radius. */
-  async restart(): Promise<void> {
-    const state = (await this.storage.get<DispatchState>(STATE_KEY)) ?? INITIAL_DISPATCH;
-    await this.storage.put(STATE_KEY, { ...INITIAL_DISPATCH, batch: state.batch });
+  restart(): void {
+    this.storage.kv.put(STATE_KEY, { ...INITIAL_DISPATCH, batch: this.state().batch });
     this.store.schedule("dispatch", Date.now());
+  }
+
+  /** Synchronous storage: the state is read and kept between two awaits of nothing. */
+  private state(): DispatchState {
+    return this.storage.kv.get<DispatchState>(STATE_KEY) ?? INITIAL_DISPATCH;
   }
 }

@@ -3,6 +3,7 @@ import { createServiceContext } from "../composition";
 import type { SocketsEnd } from "../services/auth/user-channel";
 import type { ServiceContext } from "../services/context";
 import { type Notice, withdrawnNotice } from "../services/dispatch";
+import type { NearbyDriver } from "../services/drivers/index-port";
 import { releaseIndexedDriver } from "../services/drivers/index-sync";
 import type { WireEvent } from "../services/events/wire";
 import { RETENTION_DAYS } from "../services/retention/periods";
@@ -58,20 +59,25 @@ export class RideRoom extends DurableObject<Env> implements RideRoomPort {
    * Records a new ride (idempotent: a second call returns the ride as it is). Its first dispatch
    * step rides in the same D1 batch, so the nearest drivers' offers cost no round trip of their own.
    */
-  async create(row: RideRow, reply?: StoredReply): Promise<CreateResult> {
+  async create(row: RideRow, reply?: StoredReply, nearby?: NearbyDriver[]): Promise<CreateResult> {
     return this.serialized(async () => {
       const existing = this.load();
       if (existing) return { ok: true, ride: existing, replyStored: false };
       const ctx = this.context();
       const now = new Date();
-      const offers = await this.dispatcher.firstOffers(ctx, row, now);
+      const offers = await this.dispatcher.firstOffers(ctx, row, now, nearby);
       const inserted = await insertRide(ctx, row, reply, offers ?? {});
       if (!inserted.ok) return inserted;
+      // The offers go out before this turn writes anything, which the output gate would make them
+      // wait for. They are in D1 already, and an accept waits in this room's chain until the ride
+      // is saved below.
+      const began = offers ? this.dispatcher.began(ctx, row, now, inserted.after) : null;
+      if (began) this.notify(began.notices);
       this.store.save(row);
+      if (began) began.keep();
+      else this.dispatcher.restart();
       this.store.schedule("expire", Date.parse(row.expiresAt));
       this.record(row, "ride.created", [row.passengerId]);
-      if (offers) this.notify(await this.dispatcher.began(ctx, row, now, inserted.after));
-      else await this.dispatcher.restart();
       return { ok: true, ride: row, replyStored: reply !== undefined };
     });
   }
@@ -315,7 +321,7 @@ export class RideRoom extends DurableObject<Env> implements RideRoomPort {
     if (decision.next.status !== "requested") this.store.cancelTimers("dispatch");
     if (decision.event === "ride.reassigning") {
       this.store.schedule("expire", Date.parse(decision.next.expiresAt));
-      await this.dispatcher.restart();
+      this.dispatcher.restart();
     }
     if (isTerminal(decision.next.status)) this.closeTimers();
     this.store.armAlarm();

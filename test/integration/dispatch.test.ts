@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
 import { createServiceContext } from "../../src/composition";
 import { installRoundTripCounting, observeRoundTrips, RoundTripCounter } from "../../src/lib/d1-round-trips";
+import { newId } from "../../src/lib/ids";
 import { dispatchStep, INITIAL_DISPATCH } from "../../src/services/dispatch";
 import { driverAccount, platformAccount } from "../../src/services/ledger/accounts";
 import { post } from "../../src/services/ledger/post";
@@ -421,6 +422,32 @@ describe("a dispatch step's D1 round trips", () => {
         status: "open",
       }),
     ]);
+  });
+
+  it("offers from the index answer the request brought, and asks the indexes itself without one", async () => {
+    const pickup = spot();
+    const { passenger, rideId } = await requestAt(pickup);
+    const stored = await runInDurableObject(roomOf(rideId), (_instance, state) => {
+      const text = state.storage.sql.exec<{ row: string }>("SELECT row FROM ride").one().row;
+      return JSON.parse(text) as RideRow;
+    });
+    await postRide(passenger.accessToken, rideId, "cancel", { reason: "test over" });
+    const [near] = await driversAt(pickup, [400]);
+
+    // The route asks the indexes while D1 answers its reads; if that failed, the room asks them.
+    const asked = { ...stored, id: newId("ride") };
+    made.push({ passenger, rideId: asked.id });
+    expect(await roomOf(asked.id).create(asked)).toMatchObject({ ok: true });
+    expect(await offersOf(asked.id)).toEqual([
+      expect.objectContaining({ driver_id: near.id, batch: 1, distance_m: 400, status: "open" }),
+    ]);
+    await postRide(passenger.accessToken, asked.id, "cancel", { reason: "test over" });
+
+    // An answer the request brought is used as it is: here nobody, though the driver is near.
+    const given = { ...stored, id: newId("ride") };
+    made.push({ passenger, rideId: given.id });
+    expect(await roomOf(given.id).create(given, undefined, [])).toMatchObject({ ok: true });
+    expect(await offersOf(given.id)).toEqual([]);
   });
 
   it("offers a lone driver one of two rides requested at once, never both", async () => {

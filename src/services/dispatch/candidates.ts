@@ -1,6 +1,6 @@
 import { type SQL, sql } from "drizzle-orm";
 import { drivers, users } from "../../db/schema";
-import { cellsWithin, MAX_COVER_CELLS } from "../../lib/geo";
+import { cellsWithin, type LatLng, MAX_COVER_CELLS } from "../../lib/geo";
 import type { ServiceContext } from "../context";
 import { areasAround, type NearbyDriver } from "../drivers/index-port";
 import { creditFloorSql } from "../rides/credit-floor";
@@ -26,10 +26,18 @@ const SHORTLIST_SIZE = 200;
  * longest idle, from the driver indexes of the areas the radius touches (usually one), in memory.
  * A step asks once, before its one D1 batch, and picks each radius's batch from this list.
  */
-export async function nearbyFree(ctx: ServiceContext, ride: RideRow): Promise<NearbyDriver[]> {
-  const pickup = { lat: ride.pickupLat, lng: ride.pickupLng };
+export function nearbyFree(ctx: ServiceContext, ride: RideRow): Promise<NearbyDriver[]> {
+  return nearbyFreeAt(ctx, { lat: ride.pickupLat, lng: ride.pickupLng }, ride.category);
+}
+
+/** The same list for a pickup and category, before the ride exists (`createRide` asks early). */
+export async function nearbyFreeAt(
+  ctx: ServiceContext,
+  pickup: LatLng,
+  category: string,
+): Promise<NearbyDriver[]> {
   const widest = Math.max(...ctx.config.DISPATCH_RADIUS_STEPS_M);
-  const query = { point: pickup, radiusM: widest, category: ride.category, limit: SHORTLIST_SIZE };
+  const query = { point: pickup, radiusM: widest, category, limit: SHORTLIST_SIZE };
   const found = await Promise.all(
     areasAround(pickup, widest).map((area) => ctx.driverIndex(area).nearest(query)),
   );

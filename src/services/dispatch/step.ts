@@ -1,5 +1,6 @@
 import { batchNamed } from "../../db/named-batch";
 import type { ServiceContext } from "../context";
+import type { NearbyDriver } from "../drivers/index-port";
 import type { OutgoingEvent } from "../events/wire";
 import type { RideRow } from "../rides/state";
 import { nearbyFree, reachOf } from "./candidates";
@@ -50,8 +51,14 @@ export interface StepReads {
  * (`offerStatements`). The ride's creation puts these in the batch that records the ride, so its
  * first offers cost no round trip of their own.
  */
-export async function offerPlan(ctx: ServiceContext, ride: RideRow, state: DispatchState, now: Date) {
-  const reach = reachOf(ctx, ride, await nearbyFree(ctx, ride), state.radiusIndex);
+export async function offerPlan(
+  ctx: ServiceContext,
+  ride: RideRow,
+  state: DispatchState,
+  now: Date,
+  nearby?: NearbyDriver[],
+) {
+  const reach = reachOf(ctx, ride, nearby ?? (await nearbyFree(ctx, ride)), state.radiusIndex);
   return offerStatements(ctx, ride, reach, state.batch + 1, now);
 }
 

@@ -5,6 +5,7 @@ import { cellOf, type LatLng } from "../../lib/geo";
 import { newId } from "../../lib/ids";
 import { ApiError } from "../../lib/problem";
 import type { ServiceContext } from "../context";
+import { nearbyFreeAt } from "../dispatch/candidates";
 import { cardOnFileQuery } from "../payments/card/on-file";
 import {
   assertNoOutstandingFee,
@@ -50,6 +51,10 @@ export async function createRide(
   options: CreateOptions = {},
 ): Promise<CreateOutcome> {
   const { claim } = options;
+  // The driver indexes answer while D1 does (they are Durable Objects near the Worker): the room
+  // then puts the first offers in its batch without asking them again. A refused request wasted
+  // one in-memory read; if they fail, the room asks them itself.
+  const nearby = nearbyFreeAt(ctx, input.pickup, input.category).catch(() => undefined);
   const claimReads = claim?.statements(ctx);
   const reads = await batchNamed(ctx.db, {
     claimTake: claimReads?.take,
@@ -93,7 +98,7 @@ export async function createRide(
   const body = JSON.stringify(view);
   const result = await ctx
     .rideRoom(row.id)
-    .create(row, claim ? { ref: claim.ref, status: 201, body } : undefined);
+    .create(row, claim ? { ref: claim.ref, status: 201, body } : undefined, await nearby);
   const created = rideOrThrow(result);
   if (claim && result.ok && result.replyStored) claim.storedWith(201, body);
   ctx.metrics.record({

@@ -1,6 +1,7 @@
 import type { LatLng } from "../../lib/geo";
 import { ApiError } from "../../lib/problem";
 import type { SocketsEnd } from "../auth/user-channel";
+import type { NearbyDriver } from "../drivers/index-port";
 import type { ActResult, RideAction, RideRow } from "./state";
 
 /** A driver's live position as it streams to a ride: never written to D1 per ping. */
@@ -25,8 +26,10 @@ export interface RideRoomPort {
   /**
    * Records a new ride; idempotent, a second call returns the ride as it is. With `reply`, the
    * request's idempotency record is completed in the same D1 batch (`replyStored` says it was).
+   * `nearby`: the driver indexes' answer for the pickup, if the caller already asked them; the
+   * room asks them itself otherwise.
    */
-  create(row: RideRow, reply?: StoredReply): Promise<CreateResult>;
+  create(row: RideRow, reply?: StoredReply, nearby?: NearbyDriver[]): Promise<CreateResult>;
   act(action: RideAction): Promise<ActResult>;
   /** The assigned driver ends the trip; the room settles the fare from its own trace. */
   complete(driverId: string, reported: ReportedTrip): Promise<ActResult>;
