@@ -450,6 +450,30 @@ describe("a dispatch step's D1 round trips", () => {
     expect(await offersOf(given.id)).toEqual([]);
   });
 
+  it("lets a driver accept the moment the offer reaches him, before the passenger has the reply", async () => {
+    const pickup = spot();
+    const [driver] = await driversAt(pickup, [200]);
+    const socket = await channelOf(driver);
+    const passenger = await registerUser("passenger");
+    // The offer is sent before the room stores the ride: the accept waits in the room's chain.
+    const requested = call("POST", "/v1/rides", {
+      token: passenger.accessToken,
+      headers: { "idempotency-key": unique() },
+      body: { pickup, dropoff: north(pickup, 3000), category: "pop", payment_method: "pix" },
+    });
+    const offer = await socket.next((m) => m.type === "ride.offered");
+    const accepted = await postRide(driver.accessToken, offer.ride_id, "accept");
+    const reply = await requested;
+    made.push({ passenger, rideId: offer.ride_id });
+    expect(reply.status, reply.text).toBe(201);
+    expect(accepted.status, accepted.text).toBe(200);
+    expect(await rideRow(offer.ride_id)).toMatchObject({ status: "accepted", driver_id: driver.id });
+    expect(await offersOf(offer.ride_id)).toEqual([
+      expect.objectContaining({ driver_id: driver.id, status: "accepted" }),
+    ]);
+    await expectRideConsistent(offer.ride_id);
+  });
+
   it("offers a lone driver one of two rides requested at once, never both", async () => {
     const pickup = spot();
     const [lone] = await driversAt(pickup, [300]);
