@@ -1,9 +1,8 @@
-import * as Sentry from "@sentry/cloudflare";
 import { createApp } from "./app";
 import { handleScheduled } from "./cron";
 import { withRoundTripHeader } from "./lib/d1-round-trip-header";
 import { reportingObject } from "./lib/d1-round-trips";
-import { sentryOptions } from "./lib/sentry-options";
+import { reportedWhenConfigured } from "./lib/sentry-handler";
 import { DriverIndex } from "./objects/driver-index";
 import { RateLimiter } from "./objects/rate-limiter";
 import { RideRoom } from "./objects/ride-room";
@@ -18,8 +17,8 @@ for (const objectClass of [DriverIndex, RateLimiter, RideRoom, UserChannel]) rep
 
 const app = createApp();
 
-export default Sentry.withSentry((env: Env) => sentryOptions(env), {
+export default reportedWhenConfigured({
   fetch: withRoundTripHeader(app.fetch),
   queue: handleQueue,
   scheduled: handleScheduled,
-} satisfies ExportedHandler<Env>);
+}) satisfies ExportedHandler<Env>;

@@ -23,7 +23,10 @@ export function sentryOptions(env: SentryEnv) {
     dsn: env.SENTRY_DSN,
     environment: env.APP_ENV,
     tracesSampleRate: rate >= 0 && rate <= 1 ? rate : 0,
+    // Spans are streamed (the SDK's default, pinned so SENTRY_TRACE_LIFECYCLE cannot change it):
+    // they pass through `beforeSendSpan`, never through `beforeSendTransaction`.
+    traceLifecycle: "stream" as const,
     beforeSend: scrubEvent,
-    beforeSendTransaction: scrubEvent,
+    beforeSendSpan: scrubEvent,
   };
 }
