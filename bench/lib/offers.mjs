@@ -4,7 +4,7 @@
 // which withdraws the ride's offers and frees its drivers for the next round.
 
 import { call, cancelRide, pool, RIDE_BODY, unique } from "./api.mjs";
-import { arrivalOf, EVENT_TIMEOUT_MS, openSocket } from "./sockets.mjs";
+import { arrivalsOf, EVENT_TIMEOUT_MS, openSocket } from "./sockets.mjs";
 import { percentile } from "./stats.mjs";
 
 export async function offerLatency(url, { drivers, passengers, log = console.log }) {
@@ -28,7 +28,8 @@ export async function offerLatency(url, { drivers, passengers, log = console.log
       }
       const rideId = reply.json.id;
       const isOffer = (m) => m?.type === "ride.offered" && (m.ride_id === rideId || m.data?.id === rideId);
-      const arrivals = await Promise.all(open.map((e) => arrivalOf(e, isOffer, EVENT_TIMEOUT_MS / 3)));
+      // One step's offers go out together: the rest arrive within the grace after the first.
+      const arrivals = await arrivalsOf(open, isOffer, { timeoutMs: EVENT_TIMEOUT_MS / 3, graceMs: 500 });
       const got = arrivals.filter((at) => at !== null).map((at) => at - sent);
       rounds.push({
         status: reply.status,

@@ -44,6 +44,37 @@ export function openSocket(wsUrl, token) {
 }
 
 /**
+ * When a message matching `matches` reached each of `entries` (its arrival time, or null).
+ * Resolves `graceMs` after the first arrival, when the others of one fan-out have come, or after
+ * `timeoutMs` with none, rather than waiting the whole timeout on sockets it was never sent to.
+ */
+export function arrivalsOf(entries, matches, { timeoutMs, graceMs }) {
+  return new Promise((resolve) => {
+    const times = entries.map(() => null);
+    let timer = setTimeout(finish, timeoutMs);
+    let graceStarted = false;
+    const checks = entries.map((entry, i) => () => {
+      if (times[i] !== null) return;
+      const found = entry.messages.find((m) => matches(m.message));
+      if (!found) return;
+      times[i] = found.at;
+      if (times.every((t) => t !== null)) return finish();
+      if (graceStarted) return;
+      graceStarted = true;
+      clearTimeout(timer);
+      timer = setTimeout(finish, graceMs);
+    });
+    function finish() {
+      clearTimeout(timer);
+      for (const [i, entry] of entries.entries()) entry.waiters.delete(checks[i]);
+      resolve(times);
+    }
+    for (const [i, entry] of entries.entries()) entry.waiters.add(checks[i]);
+    for (const check of checks) check();
+  });
+}
+
+/**
  * Resolves with the time the first message of `type` arrived (or null after the timeout); `type`
  * may also be a predicate over the message.
  */
