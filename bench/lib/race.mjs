@@ -14,6 +14,16 @@ export async function acceptRace(url, { drivers, passengers, rounds, log = conso
     await pool(drivers, 20, (driver) =>
       call(url, "POST", "/v1/drivers/me/location", { token: driver.token, body: SE }),
     );
+    // The same burst on the bare endpoint, just before: what as many requests at once cost this
+    // server before the accepts do anything of their own (reported beside the issue's ratio).
+    const bare = await Promise.all(
+      drivers.map(() =>
+        call(url, "GET", "/health").then(
+          (reply) => reply.ms,
+          () => null,
+        ),
+      ),
+    );
     const ride = await requestRide(url, passenger);
     const started = performance.now();
     const replies = await Promise.all(
@@ -69,6 +79,17 @@ export async function acceptRace(url, { drivers, passengers, rounds, log = conso
           99,
         ),
         max: Math.max(...replies.map((r) => r.ms)),
+      },
+      health_burst_ms: {
+        p50: percentile(
+          bare.filter((ms) => ms !== null),
+          50,
+        ),
+        p99: percentile(
+          bare.filter((ms) => ms !== null),
+          99,
+        ),
+        failed: bare.filter((ms) => ms === null).length,
       },
       stored_status: stored.json?.status ?? `GET ${stored.status}`,
       stored_driver_matches_winner: ok.length === 1 ? storedDriver === winner : null,
