@@ -13,7 +13,7 @@ export interface WorkerHandler {
  * none. `withSentry` instruments every binding an invocation touches even with no options: each
  * D1 statement gets its SQL sanitised and four wrapped methods, each Durable Object and queue call
  * a span and trace metadata. Without a DSN nothing is ever sent, so that work is skipped; it was
- * about a fifth of a ride request's server CPU under `wrangler dev` (docs/benchmarks.md, "sixth
+ * about a seventh of a ride request's server CPU under `wrangler dev` (docs/benchmarks.md, "sixth
  * pass"). The DSN is read per invocation because bindings only exist then.
  */
 export function reportedWhenConfigured(handler: WorkerHandler): WorkerHandler {
