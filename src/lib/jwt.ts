@@ -19,27 +19,6 @@ const AUDIENCE = "mobility-apps";
 const ALGORITHM = "HS256";
 const encoder = new TextEncoder();
 
-/**
- * Imported HMAC keys, per isolate and secret: importing costs every authenticated request a
- * WebCrypto call otherwise. The key itself is kept, not the import's promise, so no request awaits
- * a promise another request's context settles. The set of secrets is small and fixed.
- */
-const imported = new Map<string, CryptoKey>();
-
-async function hmacKey(secret: string): Promise<CryptoKey> {
-  const known = imported.get(secret);
-  if (known) return known;
-  const key = await crypto.subtle.importKey(
-    "raw",
-    encoder.encode(secret),
-    { name: "HMAC", hash: "SHA-256" },
-    false,
-    ["sign", "verify"],
-  );
-  imported.set(secret, key);
-  return key;
-}
-
 /** Signs with the first key; its `kid` goes in the header so keys can rotate. */
 export async function signAccessToken(
   keys: SigningKey[],
@@ -59,7 +38,7 @@ export async function signAccessToken(
     .setAudience(AUDIENCE)
     .setIssuedAt(iat)
     .setExpirationTime(iat + ttlSeconds)
-    .sign(await hmacKey(key.secret));
+    .sign(encoder.encode(key.secret));
 }
 
 /** Verifies against the key named by `kid`; anything else (alg none, unknown kid) is refused. */
@@ -74,7 +53,7 @@ export async function verifyAccessToken(
       (header) => {
         const key = keys.find((k) => k.kid === header.kid);
         if (!key) throw new errors.JWSInvalid("unknown key id");
-        return hmacKey(key.secret);
+        return encoder.encode(key.secret);
       },
       {
         algorithms: [ALGORITHM],
