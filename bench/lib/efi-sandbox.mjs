@@ -9,7 +9,7 @@ import { spawn } from "node:child_process";
 import { createWriteStream, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { ROOT, runWrangler, wranglerCommand } from "../../scripts/lib/wrangler.mjs";
-import { freePort } from "./server.mjs";
+import { devVars, freePort } from "./server.mjs";
 
 export const SANDBOX_URL = "http://127.0.0.1:8788";
 const CONFIG = "sandbox/efi/wrangler.toml";
@@ -120,7 +120,8 @@ function registerWebhook(apiUrl) {
     const child = spawn(
       process.execPath,
       [join(ROOT, "scripts", "efi-webhook.mjs"), "--efi-url", SANDBOX_URL, "--public-url", apiUrl],
-      { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
+      // The credentials the API under test was started with, when it has no .dev.vars to read.
+      { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...devVars().env } },
     );
     let output = "";
     child.stdout.on("data", (chunk) => {

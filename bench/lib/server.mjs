@@ -53,21 +53,24 @@ export async function freePort(start) {
 }
 
 /**
- * `KEY:VALUE` pairs for `--var` from .dev.vars.example, used only when the project has no
- * .dev.vars (wrangler dev reads .dev.vars itself when it exists; an existing one is never touched).
+ * The secrets the bench gives the API and its helper scripts: none when the project has a
+ * .dev.vars (wrangler dev and the scripts read it themselves; an existing one is never touched),
+ * otherwise the values of .dev.vars.example, as `--var KEY:VALUE` flags for wrangler and as
+ * environment variables for the scripts (`npm run efi:webhook` needs the Efí credentials).
  */
-export function devVarsFlags() {
-  if (existsSync(join(ROOT, ".dev.vars"))) return { flags: [], source: ".dev.vars" };
+export function devVars() {
+  if (existsSync(join(ROOT, ".dev.vars"))) return { flags: [], env: {}, source: ".dev.vars" };
   const text = readFileSync(join(ROOT, ".dev.vars.example"), "utf8");
-  const flags = [];
+  const env = {};
   for (const line of text.split("\n")) {
     const match = /^\s*([A-Z0-9_]+)\s*=\s*(.*)\s*$/.exec(line);
     if (!match) continue;
     let value = match[2];
     if (/^".*"$/.test(value) || /^'.*'$/.test(value)) value = value.slice(1, -1);
-    flags.push("--var", `${match[1]}:${value}`);
+    env[match[1]] = value;
   }
-  return { flags, source: ".dev.vars.example (as --var flags)" };
+  const flags = Object.entries(env).flatMap(([key, value]) => ["--var", `${key}:${value}`]);
+  return { flags, env, source: ".dev.vars.example (as --var flags)" };
 }
 
 /** Polls GET /health until it answers 200. */
@@ -210,7 +213,7 @@ export async function startServer({ log = console.log, roundTrips = true, diskSt
   const logFile = join(workDir, "wrangler-dev.log");
   const port = await freePort(8791);
   const inspectorPort = await freePort(9300);
-  const vars = devVarsFlags();
+  const vars = devVars();
 
   const wrangler = async (args) => {
     try {
