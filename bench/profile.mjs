@@ -7,6 +7,8 @@
 //   npm run bench:profile -- --out /tmp/rides.cpuprofile   (open it in Chrome DevTools)
 //   npm run bench:profile -- --analyse /tmp/rides.cpuprofile --requests 300   (summarise it again)
 //   npm run bench:profile -- --no-profile --no-round-trips   (CPU per request only, no inspector)
+//   npm run bench:profile -- --window       (profile the requests only, not the work they leave)
+//   npm run bench:profile -- --keep         (keep the server's directory and its log)
 //
 // It starts its own `wrangler dev` exactly as `npm run bench` does (bench/lib/server.mjs), seeds
 // through the public API, then connects to the inspector wrangler exposes for the Worker (the
@@ -36,6 +38,8 @@ const { values: opts } = parseArgs({
     "round-trips": { type: "boolean", default: true },
     profile: { type: "boolean", default: true },
     "disk-state": { type: "boolean", default: false },
+    window: { type: "boolean", default: false },
+    keep: { type: "boolean", default: false },
   },
   allowNegative: true,
 });
@@ -228,11 +232,12 @@ async function main() {
     // Server CPU per request, measured until the work the requests left behind (alarms, queue
     // consumers, waitUntil) has drained: unlike req/s, it hardly moves when other processes
     // compete for the machine.
-    const cpuPerRequest = async (scenario) => {
+    const cpuPerRequest = async (scenario, { answered } = {}) => {
       const t0 = Date.now();
       const cpu = server.cpuMeter();
       const byProcess0 = processCpuMs(server.pgid);
       const figures = await scenario();
+      await answered?.();
       await server.settle({ threshold: 0.05 });
       const cores = cpu().server_cores;
       const byProcess = processCpuMs(server.pgid);
@@ -253,7 +258,14 @@ async function main() {
       await cdp.send("Profiler.setSamplingInterval", { interval: 200 });
       await cdp.send("Profiler.start");
     }
-    const measured = await cpuPerRequest(run);
+    // With --window the profile ends when the scenario's last reply is in; otherwise it also covers
+    // the drain, which the profiler slows down enough that a ride's offer window (alarms 15 s
+    // later) can land in it and outweigh the requests themselves.
+    let profile;
+    const stopProfile = async () => {
+      profile ??= (await cdp.send("Profiler.stop")).profile;
+    };
+    const measured = await cpuPerRequest(run, { answered: cdp && opts.window ? stopProfile : undefined });
     const figures = measured.figures;
     console.log(
       `GET /health: ${base.rps.toFixed(1)} req/s, p50 ${base.latency_ms.p50} ms, server CPU ${health.ms.toFixed(2)} ms/req (${health.split})\n` +
@@ -261,7 +273,7 @@ async function main() {
         `p50 ${figures.latency_ms.p50} ms, server CPU ${measured.ms.toFixed(2)} ms/req (${(health.ms / measured.ms).toFixed(2)}× /health's; ${measured.split})`,
     );
     if (!cdp) return;
-    const { profile } = await cdp.send("Profiler.stop");
+    await stopProfile();
     cdp.close();
     if (opts.out) {
       writeFileSync(opts.out, JSON.stringify(profile));
@@ -270,7 +282,8 @@ async function main() {
     report(profile, locator(join(server.workDir, "bundle", "index.js.map")), figures.requests);
   } finally {
     await server.stop();
-    server.cleanup();
+    if (opts.keep) console.log(`kept: ${server.workDir} (its log: ${server.logFile})`);
+    else server.cleanup();
   }
 }
 
