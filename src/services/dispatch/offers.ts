@@ -54,11 +54,13 @@ export function offerStatements(
           lte(rideOffers.expiresAt, at),
         ),
       ),
+    // One row is enough for "anybody?", and spares SQLite checking every other reached driver.
     eligible: ctx.db
       .select({ driverId: drivers.userId })
       .from(drivers)
       .innerJoin(users, eq(users.id, drivers.userId))
-      .where(and(sql`${drivers.userId} IN ${reachedIds}`, eligibleSql(ride, at))),
+      .where(and(sql`${drivers.userId} IN ${reachedIds}`, eligibleSql(ride, at)))
+      .limit(1),
     // The columns in the table's order: an INSERT ... SELECT fills them all.
     offered: ctx.db
       .insert(rideOffers)
