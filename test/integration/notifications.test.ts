@@ -14,6 +14,7 @@ import {
 } from "../notification-helpers";
 import { pushEmulator, routePushToEmulator } from "../push-network";
 import { onlineDriver, postRide, requestRide, rideWithDriver } from "../ride-helpers";
+import { measure } from "../security/d1-round-trips";
 
 routePushToEmulator();
 const jobs = captureNotificationJobs();
@@ -98,6 +99,43 @@ describe("the send_notification job", () => {
     const body = job(user.id);
     await deliverNotifications([body]);
     await deliverNotifications([body]);
+    expect(await inboxRows(user.id)).toHaveLength(1);
+    expect(pushEmulator.messages(phone.token)).toHaveLength(1);
+  });
+
+  it("records a consumer batch's inbox rows in one D1 round trip, then pushes each job once", async () => {
+    const [first, second] = [await registerUser("passenger"), await registerUser("passenger")];
+    const { driver, ride } = await rideWithDriver();
+    const phones = [await registerPhone(first), await registerPhone(second), await registerPhone(driver)];
+    const repeated = job(first.id);
+    const batch = [
+      repeated,
+      job(second.id),
+      job(first.id, { kind: "ride_arrived" }),
+      job(driver.id, { kind: "payment_confirmed", recipient: { driver_of_ride: ride.id } }),
+      repeated, // the queue may deliver a message twice, even in one batch
+    ];
+    const { reply: delivery, trace } = await measure(() => deliverNotifications(batch), { quiet: false });
+
+    expect(delivery.result.explicitAcks).toHaveLength(5);
+    expect((await inboxRows(first.id)).map((r) => r.kind).sort()).toEqual(["ride_accepted", "ride_arrived"]);
+    expect(await inboxRows(second.id)).toHaveLength(1);
+    expect((await inboxRows(driver.id)).filter((r) => r.kind === "payment_confirmed")).toHaveLength(1);
+    expect(phones.map((phone) => pushEmulator.messages(phone.token).length)).toEqual([2, 1, 1]);
+    // Every inbox row of the batch in one round trip, not one round trip per job.
+    const inserts = trace.filter((sql) => /insert into "notifications"/i.test(sql));
+    expect(inserts, trace.join("\n")).toHaveLength(1);
+    expect(inserts[0]?.match(/insert into "notifications"/gi)).toHaveLength(5);
+  });
+
+  it("when one job of a batch cannot be recorded, only that one is retried", async () => {
+    const user = await registerUser("passenger");
+    const phone = await registerPhone(user);
+    // A user erased between the event and the job: the inbox row's foreign key refuses it.
+    const gone = job("usr_01JD8Y3M0S3Q4VQK6E9Q1T2B5C");
+    const delivery = await deliverNotifications([gone, job(user.id)]);
+    expect(delivery.result.retryMessages.map((m) => m.msgId)).toEqual([delivery.messages[0]?.id]);
+    expect(delivery.result.explicitAcks).toEqual([delivery.messages[1]?.id]);
     expect(await inboxRows(user.id)).toHaveLength(1);
     expect(pushEmulator.messages(phone.token)).toHaveLength(1);
   });

@@ -15,7 +15,7 @@ export interface DeviceView {
   last_seen_at: string;
 }
 
-type DeviceRow = typeof devices.$inferSelect;
+export type DeviceRow = typeof devices.$inferSelect;
 
 function deviceView(row: DeviceRow): DeviceView {
   return {
