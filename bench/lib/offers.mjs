@@ -56,6 +56,11 @@ export async function offerLatency(url, { drivers, passengers, log = console.log
     sockets_open: open.length,
     answered: firsts.length,
     first_offer_ms: { p50: percentile(firsts, 50), p99: percentile(firsts, 99), max: Math.max(...firsts) },
+    // In the order the rides were requested: whether the slow ones are the first (cold objects)
+    // or spread out (work of earlier rides still running).
+    first_offer_samples_ms: rounds.map((r) =>
+      r.first_ms === null ? null : Math.round(r.first_ms * 10) / 10,
+    ),
     // The ride request's own reply: the first offer can come no sooner.
     request_reply_ms: { p50: percentile(replies, 50), p99: percentile(replies, 99) },
     drivers_offered_per_ride: percentile(

@@ -264,7 +264,18 @@ export async function startServer({ log = console.log, roundTrips = true, diskSt
     cwd: ROOT,
     detached: true, // its own process group, so the whole tree can be stopped at once
     stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, CI: "true", WRANGLER_SEND_METRICS: "false", FORCE_COLOR: "0", NO_COLOR: "1" },
+    env: {
+      ...process.env,
+      CI: "true",
+      WRANGLER_SEND_METRICS: "false",
+      FORCE_COLOR: "0",
+      NO_COLOR: "1",
+      // wrangler dev's local trace collector writes every span and log line of the Worker into a
+      // SQLite store on the Worker's own thread; production collects traces off that thread. It
+      // cost a ride request about a third of its CPU here (docs/benchmarks.md, seventh pass).
+      // `X_LOCAL_OBSERVABILITY=true npm run bench` measures with it.
+      X_LOCAL_OBSERVABILITY: process.env.X_LOCAL_OBSERVABILITY ?? "false",
+    },
   });
   const pgid = child.pid;
   let exited = false;
