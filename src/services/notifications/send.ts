@@ -73,11 +73,12 @@ export async function sendNotification(
 }
 
 /**
- * The push of a recorded job to each of the user's phones (nothing when it had no recipient). FCM's send is not idempotent, so the
- * row's `pushed_at` is set after the push and a rerun that finds it set pushes nothing; a claim
- * (`push_claimed_at`) keeps two concurrent runs from both pushing. A dead token's device is
- * deleted; a transient failure releases the claim and asks for a retry (the phones that already
- * got it may get it again, collapsed on the phone by the notification id).
+ * The push of a recorded job to each of the user's phones (nothing when it had no recipient).
+ * FCM's send is not idempotent, so the row's `pushed_at` is set after the push and a rerun that
+ * finds it set pushes nothing; a claim (`push_claimed_at`) keeps two concurrent runs from both
+ * pushing. A dead token's device is deleted; a transient failure releases the claim and asks for
+ * a retry (the phones that already got it may get it again, collapsed on the phone by the
+ * notification id).
  */
 export async function pushRecorded(
   ctx: ServiceContext,
