@@ -10,18 +10,9 @@ import {
   type PingResult,
 } from "../services/drivers/index-port";
 import { adoptDriver, onlineDriversInArea, writeSnapshot } from "../services/drivers/index-snapshot";
+import { byDistanceThenIdle, ensureTables, type Row, toDriver, upgradeTables } from "./driver-index-table";
 
 const METRES_PER_DEGREE = (6_371_008.8 * Math.PI) / 180;
-
-interface Row extends Record<string, SqlStorageValue> {
-  id: string;
-  category: string;
-  lat: number;
-  lng: number;
-  seen_at: number;
-  ride_id: string | null;
-  idle_since: string;
-}
 
 /**
  * One per area (`areaOf`): the online drivers of the area in this object's own SQLite, so a
@@ -38,6 +29,11 @@ export class DriverIndex extends DurableObject<Env> {
   private building: Promise<void> | null = null;
   /** Calls waiting in `serialized`: while any is, pings take the queue too. */
   private pending = 0;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    upgradeTables(this.sql);
+  }
 
   async online(area: string, driver: IndexedDriver): Promise<void> {
     await this.ready(area);
@@ -93,9 +89,10 @@ export class DriverIndex extends DurableObject<Env> {
     const dLng = radiusM / (METRES_PER_DEGREE * Math.max(Math.cos((point.lat * Math.PI) / 180), 0.01));
     const rows = this.sql
       .exec<Row>(
-        `SELECT * FROM drivers WHERE category = ? AND ride_id IS NULL
+        `SELECT * FROM drivers WHERE category = ? AND ride_id IS NULL AND offer_until <= ?
            AND lat BETWEEN ? AND ? AND lng BETWEEN ? AND ?`,
         category,
+        Date.now(),
         point.lat - dLat,
         point.lat + dLat,
         point.lng - dLng,
@@ -112,14 +109,50 @@ export class DriverIndex extends DurableObject<Env> {
   async rideTaken(area: string, driverId: string, rideId: string): Promise<void> {
     await this.ready(area);
     await this.serialized(async () => {
-      this.sql.exec("UPDATE drivers SET ride_id = ? WHERE id = ?", rideId, driverId);
+      this.sql.exec(
+        "UPDATE drivers SET ride_id = ?, offer_ride_id = NULL, offer_until = 0 WHERE id = ?",
+        rideId,
+        driverId,
+      );
     });
+  }
+
+  /**
+   * These drivers now hold an open offer of `rideId` until `until` (epoch ms): `nearest` leaves
+   * them out until then. A hint only: D1 still refuses a second open offer to a driver.
+   */
+  async offersOpened(area: string, rideId: string, driverIds: string[], until: number): Promise<void> {
+    await this.ready(area);
+    this.sql.exec(
+      "UPDATE drivers SET offer_ride_id = ?, offer_until = ? WHERE id IN (SELECT value FROM json_each(?))",
+      rideId,
+      until,
+      JSON.stringify(driverIds),
+    );
+  }
+
+  /** Their offers of `rideId` closed before the window ended (declined, withdrawn). */
+  async offersClosed(area: string, rideId: string, driverIds: string[]): Promise<void> {
+    await this.ready(area);
+    this.sql.exec(
+      `UPDATE drivers SET offer_ride_id = NULL, offer_until = 0
+        WHERE offer_ride_id = ? AND id IN (SELECT value FROM json_each(?))`,
+      rideId,
+      JSON.stringify(driverIds),
+    );
   }
 
   async rideEnded(area: string, driverId: string, rideId: string, idleSince?: string): Promise<void> {
     await this.ready(area);
     await this.serialized(async () => {
-      this.sql.exec("UPDATE drivers SET ride_id = NULL WHERE id = ? AND ride_id = ?", driverId, rideId);
+      // An offer of this ride he may still be hinted to hold ended with it too.
+      this.sql.exec(
+        `UPDATE drivers SET ride_id = NULL, offer_until = IIF(offer_ride_id = ?, 0, offer_until)
+          WHERE id = ? AND ride_id = ?`,
+        rideId,
+        driverId,
+        rideId,
+      );
       if (idleSince) {
         this.sql.exec(
           "UPDATE drivers SET idle_since = ? WHERE id = ? AND idle_since < ?",
@@ -140,7 +173,7 @@ export class DriverIndex extends DurableObject<Env> {
 
   /** Writes the positions changed since the last snapshot to D1; a failure retries next period. */
   override async alarm(): Promise<void> {
-    this.ensureTables();
+    ensureTables(this.sql);
     const rows = this.sql
       .exec<Row>("SELECT id, lat, lng, seen_at FROM drivers WHERE dirty = 1")
       .toArray()
@@ -216,7 +249,7 @@ export class DriverIndex extends DurableObject<Env> {
    * loads the area's online drivers from D1's snapshot. Pings arriving meanwhile wait for it.
    */
   private async ready(area: string): Promise<void> {
-    this.ensureTables();
+    ensureTables(this.sql);
     const built = this.sql.exec("SELECT value FROM meta WHERE key = 'built_at'").toArray()[0];
     if (built) return;
     this.building ??= this.ctx
@@ -235,17 +268,6 @@ export class DriverIndex extends DurableObject<Env> {
     await this.building;
   }
 
-  private ensureTables(): void {
-    this.sql.exec(
-      `CREATE TABLE IF NOT EXISTS drivers (
-         id TEXT PRIMARY KEY, category TEXT NOT NULL, lat REAL NOT NULL, lng REAL NOT NULL,
-         seen_at INTEGER NOT NULL, ride_id TEXT, idle_since TEXT NOT NULL,
-         dirty INTEGER NOT NULL DEFAULT 0)`,
-    );
-    this.sql.exec("CREATE INDEX IF NOT EXISTS drivers_category_lat ON drivers (category, lat)");
-    this.sql.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
-  }
-
   private serialized<T>(work: () => Promise<T>): Promise<T> {
     this.pending++;
     const run = this.queue.then(work, work).finally(() => {
@@ -262,26 +284,6 @@ export class DriverIndex extends DurableObject<Env> {
   private context(): ServiceContext {
     return createServiceContext(this.env);
   }
-}
-
-function toDriver(row: Row): IndexedDriver {
-  return {
-    driverId: row.id,
-    category: row.category,
-    lat: row.lat,
-    lng: row.lng,
-    seenAt: row.seen_at,
-    rideId: row.ride_id,
-    idleSince: row.idle_since,
-  };
-}
-
-function byDistanceThenIdle(a: NearbyDriver, b: NearbyDriver): number {
-  return (
-    a.distanceM - b.distanceM ||
-    a.idleSince.localeCompare(b.idleSince) ||
-    a.driverId.localeCompare(b.driverId)
-  );
 }
 
 /** The index of another area forgets a driver who now pings here. */

@@ -2,7 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import { createServiceContext } from "../composition";
 import type { SocketsEnd } from "../services/auth/user-channel";
 import type { ServiceContext } from "../services/context";
-import { type Notice, withdrawnNotice } from "../services/dispatch";
+import { hintOffers, type Notice, withdrawnNotice } from "../services/dispatch";
 import type { NearbyDriver } from "../services/drivers/index-port";
 import { releaseIndexedDriver } from "../services/drivers/index-sync";
 import type { WireEvent } from "../services/events/wire";
@@ -72,7 +72,7 @@ export class RideRoom extends DurableObject<Env> implements RideRoomPort {
       // wait for. They are in D1 already, and an accept waits in this room's chain until the ride
       // is saved below.
       const began = offers ? this.dispatcher.began(ctx, row, now, inserted.after) : null;
-      if (began) this.notify(began.notices);
+      if (began) this.notify(row, began.notices);
       this.store.save(row);
       if (began) began.keep();
       else this.dispatcher.restart();
@@ -239,14 +239,16 @@ export class RideRoom extends DurableObject<Env> implements RideRoomPort {
     // Past its deadline the ride is the expiry timer's, which runs first in the same alarm.
     if (row?.status !== "requested" || Date.now() >= Date.parse(row.expiresAt)) return;
     const { notices, exhausted } = await this.dispatcher.step(this.context(), row);
-    this.notify(notices);
+    this.notify(row, notices);
     if (exhausted) await this.apply({ kind: "expire", reason: "no_driver_available" });
   }
 
-  private notify(notices: Notice[]): void {
+  /** Sends a step's or a transition's events, and tells the driver indexes about its offers. */
+  private notify(row: RideRow, notices: Notice[]): void {
     if (notices.length === 0) return;
     const ctx = this.context();
     this.ctx.waitUntil(Promise.all(notices.map(({ event, users }) => ctx.publish(event, { users }))));
+    this.ctx.waitUntil(hintOffers(ctx, row, notices));
   }
 
   private async completeNow(driverId: string, reported: ReportedTrip, resynced = false): Promise<ActResult> {
@@ -317,7 +319,10 @@ export class RideRoom extends DurableObject<Env> implements RideRoomPort {
     const recipients = [decision.next.passengerId, decision.next.driverId].filter((id): id is string => !!id);
     this.record(decision.next, decision.event, recipients);
     const reason = decision.next.status === "accepted" ? "accepted_by_another" : "ride_closed";
-    this.notify(persisted.withdrawn.map((driverId) => withdrawnNotice(row.id, driverId, reason)));
+    this.notify(
+      row,
+      persisted.withdrawn.map((driverId) => withdrawnNotice(row.id, driverId, reason)),
+    );
     if (decision.next.status !== "requested") this.store.cancelTimers("dispatch");
     if (decision.event === "ride.reassigning") {
       this.store.schedule("expire", Date.parse(decision.next.expiresAt));

@@ -46,6 +46,8 @@ export function driverIndexOf(env: Env, area: string): DriverIndexPort {
     nearest: (query) => stub.nearest(area, query),
     rideTaken: (driverId, rideId) => stub.rideTaken(area, driverId, rideId),
     rideEnded: (driverId, rideId, idleSince) => stub.rideEnded(area, driverId, rideId, idleSince),
+    offersOpened: (rideId, driverIds, until) => stub.offersOpened(area, rideId, driverIds, until),
+    offersClosed: (rideId, driverIds) => stub.offersClosed(area, rideId, driverIds),
     vehicle: (driverId, category) => stub.vehicle(area, driverId, category),
   };
 }

@@ -39,9 +39,14 @@ export async function nearbyFreeAt(
   const widest = Math.max(...ctx.config.DISPATCH_RADIUS_STEPS_M);
   const query = { point: pickup, radiusM: widest, category, limit: SHORTLIST_SIZE };
   const found = await Promise.all(
-    areasAround(pickup, widest).map((area) => ctx.driverIndex(area).nearest(query)),
+    searchedAreas(ctx, pickup).map((area) => ctx.driverIndex(area).nearest(query)),
   );
   return freshestOf(found.flat()).slice(0, SHORTLIST_SIZE);
+}
+
+/** The areas whose indexes a search around `pickup` asks: those its widest radius touches. */
+export function searchedAreas(ctx: ServiceContext, pickup: LatLng): string[] {
+  return areasAround(pickup, Math.max(...ctx.config.DISPATCH_RADIUS_STEPS_M));
 }
 
 /**

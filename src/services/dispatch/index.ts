@@ -1,5 +1,6 @@
 export { declineOffer } from "./decline";
 export { listOpenOffers } from "./list";
+export { hintOffers, offersClosed } from "./offer-hints";
 export {
   type DispatchState,
   dispatchStep,

@@ -62,7 +62,10 @@ export interface DriverIndexPort {
   ping(driverId: string, location: LatLng, at: number): Promise<PingResult>;
   /** The driver as held here, or null. */
   locate(driverId: string): Promise<IndexedDriver | null>;
-  /** Free (no ride) drivers of a category within `radiusM` of `point`, nearest first, then longest idle. */
+  /**
+   * Free drivers of a category within `radiusM` of `point`, nearest first, then longest idle: no
+   * ride, and no open offer as far as the index was told (`offersOpened`).
+   */
   nearest(query: {
     point: LatLng;
     radiusM: number;
@@ -73,6 +76,14 @@ export interface DriverIndexPort {
   rideTaken(driverId: string, rideId: string): Promise<void>;
   /** His ride `rideId` ended (if still his); `idleSince` when he completed it. */
   rideEnded(driverId: string, rideId: string, idleSince?: string): Promise<void>;
+  /**
+   * A hint for `nearest`: these drivers hold an open offer of `rideId` until `until` (epoch ms),
+   * so searches leave them out until then. D1 stays the guard against a second open offer; a lost
+   * hint only costs the offer statements a few more drivers to check.
+   */
+  offersOpened(rideId: string, driverIds: string[], until: number): Promise<void>;
+  /** Their offers of `rideId` closed before the window ended (declined, withdrawn). */
+  offersClosed(rideId: string, driverIds: string[]): Promise<void>;
   /** The driver's vehicle changed category. */
   vehicle(driverId: string, category: string): Promise<void>;
 }
