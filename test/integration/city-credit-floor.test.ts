@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { createServiceContext } from "../../src/composition";
 import { driverAccount, platformAccount } from "../../src/services/ledger/accounts";
 import { post } from "../../src/services/ledger/post";
+import { north, type Point } from "../dispatch-helpers";
 import { call, createStaff, expectProblem, registerUser, type TestUser, unique } from "../helpers";
 import { onlineDriver, postRide } from "../ride-helpers";
 
@@ -30,12 +31,6 @@ const rio = (overrides: Record<string, unknown> = {}) => ({
   ...overrides,
 });
 
-const METRES_PER_DEGREE_LAT = 111_195;
-type Point = { lat: number; lng: number };
-const north = (p: Point, metres: number): Point => ({
-  lat: p.lat + metres / METRES_PER_DEGREE_LAT,
-  lng: p.lng,
-});
 /** Far from the other test files' São Paulo spots (each file has its own storage anyway). */
 const SAO_PAULO_PICKUP = { lat: -23.62, lng: -46.7 };
 const RIO_PICKUP = { lat: -22.9068, lng: -43.1729 };

@@ -8,6 +8,7 @@ import { dispatchStep, INITIAL_DISPATCH } from "../../src/services/dispatch";
 import { driverAccount, platformAccount } from "../../src/services/ledger/accounts";
 import { post } from "../../src/services/ledger/post";
 import type { RideRow } from "../../src/services/rides/state";
+import { north, type Point, RequestedRides, spotsInOrder } from "../dispatch-helpers";
 import { call, createStaff, expectProblem, registerUser, type TestUser, unique } from "../helpers";
 import {
   bearer,
@@ -22,13 +23,6 @@ import {
 // wrangler.toml: DISPATCH_BATCH_SIZE 5, OFFER_TTL_SECONDS 15, DISPATCH_RADIUS_STEPS_M 2000,4000,8000.
 const BATCH_SIZE = 5;
 const OFFER_TTL_MS = 15_000;
-const METRES_PER_DEGREE_LAT = 111_195;
-
-type Point = { lat: number; lng: number };
-const north = (p: Point, metres: number): Point => ({
-  lat: p.lat + metres / METRES_PER_DEGREE_LAT,
-  lng: p.lng,
-});
 
 /**
  * Each test works around its own pickup, far (> 16 km) from the others', and every test ends
@@ -38,34 +32,11 @@ const north = (p: Point, metres: number): Point => ({
 const SPOTS: Point[] = [-23.4, -23.55, -23.7, -23.85].flatMap((lat) =>
   [-46.78, -46.58, -46.4].map((lng) => ({ lat, lng })),
 );
-let nextSpot = 0;
-const spot = () => {
-  const p = SPOTS[nextSpot++];
-  if (!p) throw new Error("out of spots");
-  return p;
-};
+const spot = spotsInOrder(SPOTS);
 
-const made: { passenger: TestUser; rideId: string }[] = [];
-afterEach(async () => {
-  for (const { passenger, rideId } of made.splice(0)) {
-    if ((await rideRow(rideId))?.status === "requested") {
-      await postRide(passenger.accessToken, rideId, "cancel", { reason: "test over" });
-    }
-  }
-  await env.DB.prepare("UPDATE drivers SET status = 'offline'").run();
-});
-
-async function requestAt(pickup: Point, passenger?: TestUser) {
-  const who = passenger ?? (await registerUser("passenger"));
-  const reply = await call("POST", "/v1/rides", {
-    token: who.accessToken,
-    headers: { "idempotency-key": unique() },
-    body: { pickup, dropoff: north(pickup, 3000), category: "pop", payment_method: "pix" },
-  });
-  expect(reply.status, reply.text).toBe(201);
-  made.push({ passenger: who, rideId: reply.json.id });
-  return { passenger: who, rideId: reply.json.id as string };
-}
+const rides = new RequestedRides();
+afterEach(() => rides.cleanUp());
+const requestAt = (pickup: Point, passenger?: TestUser) => rides.request(pickup, passenger);
 
 type OfferRow = { driver_id: string; batch: number; radius_m: number; distance_m: number; status: string };
 
@@ -436,7 +407,7 @@ describe("a dispatch step's D1 round trips", () => {
 
     // The route asks the indexes while D1 answers its reads; if that failed, the room asks them.
     const asked = { ...stored, id: newId("ride") };
-    made.push({ passenger, rideId: asked.id });
+    rides.track(passenger, asked.id);
     expect(await roomOf(asked.id).create(asked)).toMatchObject({ ok: true });
     expect(await offersOf(asked.id)).toEqual([
       expect.objectContaining({ driver_id: near.id, batch: 1, distance_m: 400, status: "open" }),
@@ -445,7 +416,7 @@ describe("a dispatch step's D1 round trips", () => {
 
     // An answer the request brought is used as it is: here nobody, though the driver is near.
     const given = { ...stored, id: newId("ride") };
-    made.push({ passenger, rideId: given.id });
+    rides.track(passenger, given.id);
     expect(await roomOf(given.id).create(given, undefined, [])).toMatchObject({ ok: true });
     expect(await offersOf(given.id)).toEqual([]);
   });
@@ -464,7 +435,7 @@ describe("a dispatch step's D1 round trips", () => {
     const offer = await socket.next((m) => m.type === "ride.offered");
     const accepted = await postRide(driver.accessToken, offer.ride_id, "accept");
     const reply = await requested;
-    made.push({ passenger, rideId: offer.ride_id });
+    rides.track(passenger, offer.ride_id);
     expect(reply.status, reply.text).toBe(201);
     expect(accepted.status, accepted.text).toBe(200);
     expect(await rideRow(offer.ride_id)).toMatchObject({ status: "accepted", driver_id: driver.id });

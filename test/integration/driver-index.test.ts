@@ -3,28 +3,18 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
 import { installRoundTripCounting, observeRoundTrips, RoundTripCounter } from "../../src/lib/d1-round-trips";
 import { areaOf } from "../../src/services/drivers/index-port";
+import { north, type Point, spotsInOrder } from "../dispatch-helpers";
 import { call, expectProblem, registerUser, type TestUser, unique } from "../helpers";
 import { approveDriverInD1 } from "../onboarding-helpers";
 import { bearer, onlineDriver, openSocket, postRide, rideRow } from "../ride-helpers";
 
 // wrangler.toml: DISPATCH_RADIUS_STEPS_M 2000,4000,8000; NEARBY_RADIUS_M 5000.
-const METRES_PER_DEGREE_LAT = 111_195;
-type Point = { lat: number; lng: number };
-const north = (p: Point, metres: number): Point => ({
-  lat: p.lat + metres / METRES_PER_DEGREE_LAT,
-  lng: p.lng,
-});
 
 /** Each test works around its own pickup, far (> 16 km) from the others', all in São Paulo's area. */
 const SPOTS: Point[] = [-23.4, -23.55, -23.7].flatMap((lat) =>
   [-46.78, -46.58, -46.4].map((lng) => ({ lat, lng })),
 );
-let nextSpot = 0;
-const spot = () => {
-  const p = SPOTS[nextSpot++];
-  if (!p) throw new Error("out of spots");
-  return p;
-};
+const spot = spotsInOrder(SPOTS);
 
 const indexOf = (point: Point) => env.DRIVER_INDEX.get(env.DRIVER_INDEX.idFromName(areaOf(point)));
 

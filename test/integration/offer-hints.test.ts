@@ -7,19 +7,12 @@ import { dispatchStep, INITIAL_DISPATCH } from "../../src/services/dispatch";
 import { nearbyFreeAt } from "../../src/services/dispatch/candidates";
 import { areaOf } from "../../src/services/drivers/index-port";
 import type { RideRow } from "../../src/services/rides/state";
-import { call, registerUser, type TestUser, unique } from "../helpers";
-import { onlineDriver, postRide, rideRow } from "../ride-helpers";
+import { north, type Point, RequestedRides, spotsInOrder } from "../dispatch-helpers";
+import { onlineDriver, postRide } from "../ride-helpers";
 
 // The driver indexes leave out of their searches the drivers who hold an open offer (a hint the
 // ride's room and the decline route give them); D1 stays the guard. These tests read the
 // searches themselves, and what a ride requested meanwhile asks D1.
-
-const METRES_PER_DEGREE_LAT = 111_195;
-type Point = { lat: number; lng: number };
-const north = (p: Point, metres: number): Point => ({
-  lat: p.lat + metres / METRES_PER_DEGREE_LAT,
-  lng: p.lng,
-});
 
 /** Each test works around its own pickup, more than 16 km from the others', in São Paulo's area. */
 const SPOTS: Point[] = [
@@ -28,34 +21,11 @@ const SPOTS: Point[] = [
   { lat: -23.77, lng: -46.68 },
   { lat: -23.62, lng: -46.8 },
 ];
-let nextSpot = 0;
-const spot = () => {
-  const p = SPOTS[nextSpot++];
-  if (!p) throw new Error("out of spots");
-  return p;
-};
+const spot = spotsInOrder(SPOTS);
 
-const made: { passenger: TestUser; rideId: string }[] = [];
-afterEach(async () => {
-  for (const { passenger, rideId } of made.splice(0)) {
-    if ((await rideRow(rideId))?.status === "requested") {
-      await postRide(passenger.accessToken, rideId, "cancel", { reason: "test over" });
-    }
-  }
-  await env.DB.prepare("UPDATE drivers SET status = 'offline'").run();
-});
-
-async function requestAt(pickup: Point) {
-  const passenger = await registerUser("passenger");
-  const reply = await call("POST", "/v1/rides", {
-    token: passenger.accessToken,
-    headers: { "idempotency-key": unique() },
-    body: { pickup, dropoff: north(pickup, 3000), category: "pop", payment_method: "pix" },
-  });
-  expect(reply.status, reply.text).toBe(201);
-  made.push({ passenger, rideId: reply.json.id });
-  return { passenger, rideId: reply.json.id as string };
-}
+const rides = new RequestedRides();
+afterEach(() => rides.cleanUp());
+const requestAt = (pickup: Point) => rides.request(pickup);
 
 async function offeredTo(rideId: string): Promise<string[]> {
   const { results } = await env.DB.prepare(
