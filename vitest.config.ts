@@ -70,10 +70,11 @@ export default defineConfig({
     // Bounds a hang, not a speed: tests assert behaviour, and a loaded 2-core CI machine is slow
     // (51 PBKDF2 logins in one rate-limit test take seconds).
     testTimeout: 30_000,
-    // Vitest runs one file at a time below three cores (its default is cores - 1). Every file
-    // starts a workerd of its own, seconds spent mostly waiting, so two at once use a 2-core
-    // machine better: the suite went from 1,044 s to 861 s there (without coverage).
-    maxWorkers: Math.max(2, availableParallelism() - 1),
+    // Vitest's default (cores - 1) runs one file at a time on two cores. Every file starts a
+    // workerd of its own, seconds spent mostly waiting, so more files at once than cores use a
+    // 2-core machine better: the suite took 1,044 s one at a time, 861 s two and 712 s three at a
+    // time there (without coverage), every file passing each time.
+    maxWorkers: Math.max(3, availableParallelism() - 1),
     coverage: {
       provider: "istanbul",
       include: ["src/**/*.ts"],
