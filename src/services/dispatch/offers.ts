@@ -30,6 +30,11 @@ export function offerStatements(
   // One JSON parameter, whatever the number of drivers (D1 binds at most 100 parameters).
   const list = JSON.stringify(reach.map((r) => ({ id: r.driverId, d: r.distanceM, r: r.radiusM })));
   const reachedIds = sql`(SELECT json_extract(value, '$.id') FROM json_each(${list}))`;
+  // The list drives both reads (CROSS JOIN fixes SQLite's join order): left to itself, the planner
+  // walks every online driver through the status index and reads the list for each, so a ride's
+  // offers would read the whole online fleet. This way each reached driver is one key lookup.
+  const reached = sql`json_each(${list}) AS j`;
+  const isReached = sql`${drivers.userId} = json_extract(j.value, '$.id')`;
   const eligible = ctx.db
     .select({
       driverId: drivers.userId,
@@ -38,10 +43,10 @@ export function offerStatements(
       rank: sql<number>`j.key`.as("rank"),
       nearestRadiusM: sql<number>`min(json_extract(j.value, '$.r')) OVER ()`.as("nearest_radius_m"),
     })
-    .from(drivers)
+    .from(reached)
+    .crossJoin(drivers)
     .innerJoin(users, eq(users.id, drivers.userId))
-    .innerJoin(sql`json_each(${list}) AS j`, sql`json_extract(j.value, '$.id') = ${drivers.userId}`)
-    .where(eligibleSql(ride, at))
+    .where(and(isReached, eligibleSql(ride, at)))
     .as("eligible");
   return {
     lapsed: ctx.db
@@ -57,9 +62,10 @@ export function offerStatements(
     // One row is enough for "anybody?", and spares SQLite checking every other reached driver.
     eligible: ctx.db
       .select({ driverId: drivers.userId })
-      .from(drivers)
+      .from(reached)
+      .crossJoin(drivers)
       .innerJoin(users, eq(users.id, drivers.userId))
-      .where(and(sql`${drivers.userId} IN ${reachedIds}`, eligibleSql(ride, at)))
+      .where(and(isReached, eligibleSql(ride, at)))
       .limit(1),
     // The columns in the table's order: an INSERT ... SELECT fills them all.
     offered: ctx.db

@@ -120,7 +120,9 @@ const SNAPSHOT_CHUNK = 500;
  * Writes the positions an index collected since its last snapshot (one statement per
  * SNAPSHOT_CHUNK drivers). Each row is
  * guarded: only an online driver, and only a position newer than the stored one (two indexes may
- * both hold a driver who crossed between areas; the newer position wins).
+ * both hold a driver who crossed between areas; the newer position wins). The unary `+` keeps
+ * SQLite off the status index, so the list drives the join (one key lookup per row) instead of
+ * every online driver in the country reading the whole list.
  */
 export async function writeSnapshot(ctx: ServiceContext, rows: SnapshotRow[]): Promise<void> {
   if (rows.length === 0) return;
@@ -138,7 +140,7 @@ export async function writeSnapshot(ctx: ServiceContext, rows: SnapshotRow[]): P
         UPDATE drivers SET last_lat = j.value ->> 'lat', last_lng = j.value ->> 'lng',
           last_cell = j.value ->> 'cell', last_seen_at = j.value ->> 'at', updated_at = j.value ->> 'at'
         FROM json_each(${JSON.stringify(chunk)}) AS j
-        WHERE drivers.user_id = j.value ->> 'id' AND drivers.status = 'online'
+        WHERE drivers.user_id = j.value ->> 'id' AND +drivers.status = 'online'
           AND (drivers.last_seen_at IS NULL OR drivers.last_seen_at < j.value ->> 'at')`),
     );
   }

@@ -1,0 +1,121 @@
+import { env } from "cloudflare:workers";
+import { afterEach, describe, expect, it } from "vitest";
+import { createServiceContext } from "../../src/composition";
+import { writeSnapshot } from "../../src/services/drivers/index-snapshot";
+import { north, type Point, RequestedRides } from "../dispatch-helpers";
+import { onlineDriver } from "../ride-helpers";
+
+// D1 bills every row a statement reads, and its one database runs one statement at a time: a ride
+// request whose offers read every online driver in the country slows every other request down as
+// the fleet grows. The offers read the drivers the ride's indexes reached, and only them.
+
+const PICKUP: Point = { lat: -23.62, lng: -46.68 };
+/** Online in D1 in another city (Rio), so no search around the pickup reaches them. */
+const ELSEWHERE = 400;
+
+const rides = new RequestedRides();
+afterEach(() => rides.cleanUp());
+
+/** `count` approved `pop` drivers online in Rio, in D1 only (again online if a test set them off). */
+async function onlineElsewhere(count: number): Promise<void> {
+  const now = new Date().toISOString();
+  await env.DB.batch([
+    env.DB.prepare(
+      `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1)
+       INSERT INTO users (id, role, name, email, phone, password_hash, created_at, updated_at)
+       SELECT 'usr_rio_' || i, 'driver', 'Motorista ' || i, 'rio' || i || '@example.com',
+              '+5521900000000', 'unused', ?2, ?2 FROM n WHERE true
+       ON CONFLICT (id) DO NOTHING`,
+    ).bind(count, now),
+    env.DB.prepare(
+      `INSERT INTO drivers (user_id, status, vehicle_category, last_lat, last_lng, last_seen_at,
+                            online_since, updated_at, onboarding_status)
+       SELECT id, 'online', 'pop', -22.9, -43.2, ?1, ?1, ?1, 'approved' FROM users
+       WHERE id LIKE 'usr_rio_%' ON CONFLICT (user_id) DO UPDATE SET status = 'online'`,
+    ).bind(now),
+  ]);
+}
+
+interface Read {
+  sql: string;
+  rowsRead: number;
+}
+
+const sqlOf = (statement: unknown) =>
+  ((statement as { statement?: string }).statement ?? "?").replace(/\s+/g, " ").slice(0, 120);
+
+/**
+ * Every statement sent through the D1 binding while `work` runs (in batches, or run one at a time),
+ * with the rows it read. The Worker, its objects and the test share the binding.
+ */
+async function rowsReadDuring(work: () => Promise<void>): Promise<Read[]> {
+  const db = env.DB as unknown as { batch: D1Database["batch"] };
+  const statement = Object.getPrototypeOf(env.DB.prepare("SELECT 1")) as { run: D1PreparedStatement["run"] };
+  const [batch, run] = [db.batch, statement.run];
+  const reads: Read[] = [];
+  db.batch = async function (this: unknown, statements: D1PreparedStatement[]) {
+    const results = await batch.call(this, statements);
+    results.forEach((result, i) => {
+      reads.push({ sql: sqlOf(statements[i]), rowsRead: result.meta.rows_read });
+    });
+    return results;
+  } as D1Database["batch"];
+  statement.run = async function (this: D1PreparedStatement) {
+    const result = await run.call(this);
+    reads.push({ sql: sqlOf(this), rowsRead: result.meta.rows_read });
+    return result;
+  } as D1PreparedStatement["run"];
+  try {
+    await work();
+  } finally {
+    db.batch = batch;
+    statement.run = run;
+  }
+  return reads;
+}
+
+describe("a ride's offers in D1", { timeout: 30_000 }, () => {
+  it("read the drivers the search reached, not every online driver", async () => {
+    await onlineElsewhere(ELSEWHERE);
+    const near = await onlineDriver("pop", north(PICKUP, 100));
+    const far = await onlineDriver("pop", north(PICKUP, 200));
+
+    let rideId = "";
+    const reads = await rowsReadDuring(async () => {
+      rideId = (await rides.request(PICKUP)).rideId;
+    });
+
+    const offered = await env.DB.prepare(
+      "SELECT driver_id FROM ride_offers WHERE ride_id = ? AND status = 'open' ORDER BY distance_m",
+    )
+      .bind(rideId)
+      .all<{ driver_id: string }>();
+    expect(offered.results.map((r) => r.driver_id)).toEqual([near.id, far.id]);
+    const offerStatements = reads.filter((r) => r.sql.includes("ride_offers"));
+    expect(offerStatements.length).toBeGreaterThan(0);
+    // Two drivers reached: a few rows each (the driver, his account, his rides and offers), far
+    // below the 400 online elsewhere.
+    const heaviest = reads.reduce((a, b) => (b.rowsRead > a.rowsRead ? b : a));
+    expect(heaviest.rowsRead, JSON.stringify(reads, null, 1)).toBeLessThan(ELSEWHERE / 4);
+  });
+
+  it("and an index's snapshot of positions reads the drivers it writes", async () => {
+    await onlineElsewhere(ELSEWHERE);
+    const [a, b] = [await onlineDriver("pop", PICKUP), await onlineDriver("pop", PICKUP)];
+    const at = Date.now() + 1000;
+    const moved = north(PICKUP, 500);
+    const reads = await rowsReadDuring(() =>
+      writeSnapshot(createServiceContext(env), [
+        { driverId: a.id, ...moved, at },
+        { driverId: b.id, ...moved, at },
+      ]),
+    );
+
+    const stored = await env.DB.prepare("SELECT last_lat FROM drivers WHERE user_id IN (?, ?)")
+      .bind(a.id, b.id)
+      .all<{ last_lat: number }>();
+    expect(stored.results.map((r) => r.last_lat)).toEqual([moved.lat, moved.lat]);
+    expect(reads).toHaveLength(1);
+    expect(reads[0]?.rowsRead, JSON.stringify(reads)).toBeLessThan(ELSEWHERE / 4);
+  });
+});
