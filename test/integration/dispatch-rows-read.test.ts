@@ -3,7 +3,9 @@ import { afterEach, describe, expect, it } from "vitest";
 import { createServiceContext } from "../../src/composition";
 import { writeSnapshot } from "../../src/services/drivers/index-snapshot";
 import { north, type Point, RequestedRides } from "../dispatch-helpers";
-import { onlineDriver } from "../ride-helpers";
+import { registerUser } from "../helpers";
+import { insertCompletedRides } from "../money-helpers";
+import { onlineDriver, rideRow, rideWithDriver } from "../ride-helpers";
 
 // D1 bills every row a statement reads, and its one database runs one statement at a time: a ride
 // request whose offers read every online driver in the country slows every other request down as
@@ -45,13 +47,17 @@ const sqlOf = (statement: unknown) =>
   ((statement as { statement?: string }).statement ?? "?").replace(/\s+/g, " ").slice(0, 120);
 
 /**
- * Every statement sent through the D1 binding while `work` runs (in batches, or run one at a time),
- * with the rows it read. The Worker, its objects and the test share the binding.
+ * Every statement sent through the D1 binding while `work` runs, with the rows it read: those of
+ * batches, `run` and `all` (`first` and `raw` answer without D1's meta). The Worker, its objects
+ * and the test share the binding.
  */
 async function rowsReadDuring(work: () => Promise<void>): Promise<Read[]> {
   const db = env.DB as unknown as { batch: D1Database["batch"] };
-  const statement = Object.getPrototypeOf(env.DB.prepare("SELECT 1")) as { run: D1PreparedStatement["run"] };
-  const [batch, run] = [db.batch, statement.run];
+  const statement = Object.getPrototypeOf(env.DB.prepare("SELECT 1")) as Pick<
+    D1PreparedStatement,
+    "run" | "all"
+  >;
+  const [batch, run, all] = [db.batch, statement.run, statement.all];
   const reads: Read[] = [];
   db.batch = async function (this: unknown, statements: D1PreparedStatement[]) {
     const results = await batch.call(this, statements);
@@ -65,11 +71,17 @@ async function rowsReadDuring(work: () => Promise<void>): Promise<Read[]> {
     reads.push({ sql: sqlOf(this), rowsRead: result.meta.rows_read });
     return result;
   } as D1PreparedStatement["run"];
+  statement.all = async function (this: D1PreparedStatement) {
+    const result = await all.call(this);
+    reads.push({ sql: sqlOf(this), rowsRead: result.meta.rows_read });
+    return result;
+  } as D1PreparedStatement["all"];
   try {
     await work();
   } finally {
     db.batch = batch;
     statement.run = run;
+    statement.all = all;
   }
   return reads;
 }
@@ -117,5 +129,31 @@ describe("a ride's offers in D1", { timeout: 30_000 }, () => {
     expect(stored.results.map((r) => r.last_lat)).toEqual([moved.lat, moved.lat]);
     expect(reads).toHaveLength(1);
     expect(reads[0]?.rowsRead, JSON.stringify(reads)).toBeLessThan(ELSEWHERE / 4);
+  });
+
+  it("and so does every statement of a ride from request to completion, with a fleet and its history elsewhere", async () => {
+    await onlineElsewhere(ELSEWHERE);
+    const historian = await registerUser("passenger");
+    await insertCompletedRides(
+      createServiceContext(env),
+      Array.from({ length: ELSEWHERE }, (_, i) => ({
+        driverId: `usr_rio_${i + 1}`,
+        passengerId: historian.id,
+        fareCents: 2000,
+        method: "cash" as const,
+        completedAt: new Date(Date.now() - (i + 1) * 60_000),
+      })),
+    );
+
+    let rideId = "";
+    const reads = await rowsReadDuring(async () => {
+      const { ride } = await rideWithDriver(["arrive", "start", "complete"]);
+      rideId = ride.id;
+    });
+
+    expect((await rideRow(rideId))?.status).toBe("completed");
+    expect(reads.length).toBeGreaterThan(10);
+    const heaviest = [...reads].sort((a, b) => b.rowsRead - a.rowsRead).slice(0, 5);
+    expect(heaviest[0]?.rowsRead, JSON.stringify(heaviest, null, 1)).toBeLessThan(ELSEWHERE / 4);
   });
 });
