@@ -3,9 +3,9 @@ import { afterEach, describe, expect, it } from "vitest";
 import { createServiceContext } from "../../src/composition";
 import { writeSnapshot } from "../../src/services/drivers/index-snapshot";
 import { north, type Point, RequestedRides } from "../dispatch-helpers";
-import { registerUser } from "../helpers";
+import { call, registerUser } from "../helpers";
 import { insertCompletedRides } from "../money-helpers";
-import { onlineDriver, rideRow, rideWithDriver } from "../ride-helpers";
+import { onlineDriver, postRide, rideRow, rideWithDriver } from "../ride-helpers";
 
 // D1 bills every row a statement reads, and its one database runs one statement at a time: a ride
 // request whose offers read every online driver in the country slows every other request down as
@@ -37,6 +37,36 @@ async function onlineElsewhere(count: number): Promise<void> {
     ).bind(now),
   ]);
 }
+
+let historyWritten = false;
+
+/** The fleet online elsewhere, and (once per file) a completed ride for each, with its offer. */
+async function fleetWithHistoryElsewhere(): Promise<void> {
+  await onlineElsewhere(ELSEWHERE);
+  if (historyWritten) return;
+  historyWritten = true;
+  const historian = await registerUser("passenger");
+  await insertCompletedRides(
+    createServiceContext(env),
+    Array.from({ length: ELSEWHERE }, (_, i) => ({
+      driverId: `usr_rio_${i + 1}`,
+      passengerId: historian.id,
+      fareCents: 2000,
+      method: "cash" as const,
+      completedAt: new Date(Date.now() - (i + 1) * 60_000),
+    })),
+  );
+  await env.DB.prepare(
+    `INSERT INTO ride_offers (ride_id, driver_id, batch, radius_m, distance_m, status, offered_at, expires_at, responded_at)
+     SELECT id, driver_id, 1, 2000, 300, 'accepted', accepted_at, accepted_at, accepted_at FROM rides
+     WHERE passenger_id = ?`,
+  )
+    .bind(historian.id)
+    .run();
+}
+
+/** The heaviest statements first. */
+const heaviestOf = (reads: Read[]) => [...reads].sort((a, b) => b.rowsRead - a.rowsRead).slice(0, 5);
 
 interface Read {
   sql: string;
@@ -132,19 +162,7 @@ describe("a ride's offers in D1", { timeout: 30_000 }, () => {
   });
 
   it("and so does every statement of a ride from request to completion, with a fleet and its history elsewhere", async () => {
-    await onlineElsewhere(ELSEWHERE);
-    const historian = await registerUser("passenger");
-    await insertCompletedRides(
-      createServiceContext(env),
-      Array.from({ length: ELSEWHERE }, (_, i) => ({
-        driverId: `usr_rio_${i + 1}`,
-        passengerId: historian.id,
-        fareCents: 2000,
-        method: "cash" as const,
-        completedAt: new Date(Date.now() - (i + 1) * 60_000),
-      })),
-    );
-
+    await fleetWithHistoryElsewhere();
     let rideId = "";
     const reads = await rowsReadDuring(async () => {
       const { ride } = await rideWithDriver(["arrive", "start", "complete"]);
@@ -153,7 +171,40 @@ describe("a ride's offers in D1", { timeout: 30_000 }, () => {
 
     expect((await rideRow(rideId))?.status).toBe("completed");
     expect(reads.length).toBeGreaterThan(10);
-    const heaviest = [...reads].sort((a, b) => b.rowsRead - a.rowsRead).slice(0, 5);
+    const heaviest = heaviestOf(reads);
+    expect(heaviest[0]?.rowsRead, JSON.stringify(heaviest, null, 1)).toBeLessThan(ELSEWHERE / 4);
+  });
+
+  it("and so do a decline, a driver's cancellation, the offers, nearby rides, wallet and inbox", async () => {
+    await fleetWithHistoryElsewhere();
+    const pickup = north(PICKUP, 20_000);
+    const near = await onlineDriver("pop", north(pickup, 100));
+    const far = await onlineDriver("pop", north(pickup, 200));
+    const passenger = await registerUser("passenger");
+    const trip = { pickup, dropoff: north(pickup, 3000), category: "pop" };
+
+    let rideId = "";
+    const reads = await rowsReadDuring(async () => {
+      const quote = await call("POST", "/v1/rides/quote", { token: passenger.accessToken, body: trip });
+      expect(quote.status, quote.text).toBe(200);
+      rideId = (await rides.request(pickup, passenger)).rideId;
+      const declined = await postRide(near.accessToken, rideId, "decline");
+      expect(declined.status, declined.text).toBe(200);
+      const offers = await call("GET", "/v1/drivers/me/offers", { token: far.accessToken });
+      expect(offers.status, offers.text).toBe(200);
+      const accepted = await postRide(far.accessToken, rideId, "accept");
+      expect(accepted.status, accepted.text).toBe(200);
+      const dropped = await postRide(far.accessToken, rideId, "cancel", { reason: "flat tyre" });
+      expect(dropped.status, dropped.text).toBe(200);
+      for (const path of ["/v1/rides/available", "/v1/wallet", "/v1/notifications"]) {
+        const reply = await call("GET", path, { token: near.accessToken });
+        expect(reply.status, `${path}: ${reply.text}`).toBe(200);
+      }
+    });
+
+    // The driver's cancellation put the ride back to requested; nobody else is near.
+    expect((await rideRow(rideId))?.status).toBe("requested");
+    const heaviest = heaviestOf(reads);
     expect(heaviest[0]?.rowsRead, JSON.stringify(heaviest, null, 1)).toBeLessThan(ELSEWHERE / 4);
   });
 });
