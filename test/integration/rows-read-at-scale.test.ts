@@ -2,6 +2,8 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
 import { createServiceContext } from "../../src/composition";
 import { writeSnapshot } from "../../src/services/drivers/index-snapshot";
+import { expireStaleCharges } from "../../src/services/payments/expiry";
+import { runReconcile } from "../../src/services/reconcile/run";
 import { north, type Point, RequestedRides } from "../dispatch-helpers";
 import { call, registerUser } from "../helpers";
 import { insertCompletedRides } from "../money-helpers";
@@ -76,19 +78,25 @@ interface Read {
 const sqlOf = (statement: unknown) =>
   ((statement as { statement?: string }).statement ?? "?").replace(/\s+/g, " ").slice(0, 120);
 
+type Method = "run" | "all" | "first" | "raw";
+
 /**
- * Every statement sent through the D1 binding while `work` runs, with the rows it read: those of
- * batches, `run` and `all` (`first` and `raw` answer without D1's meta). The Worker, its objects
- * and the test share the binding.
+ * Every statement sent through the D1 binding while `work` runs, with the rows it read. Batches,
+ * `run` and `all` carry D1's count in their meta; `first` and `raw` do not, so a read sent that way
+ * is measured by running it once more with `all` (a write that way is not measured: none is sent
+ * outside a batch or `run` on these paths). The Worker, its objects and the test share the binding.
  */
 async function rowsReadDuring(work: () => Promise<void>): Promise<Read[]> {
   const db = env.DB as unknown as { batch: D1Database["batch"] };
-  const statement = Object.getPrototypeOf(env.DB.prepare("SELECT 1")) as Pick<
-    D1PreparedStatement,
-    "run" | "all"
+  const statement = Object.getPrototypeOf(env.DB.prepare("SELECT 1")) as Record<
+    Method,
+    (this: D1PreparedStatement, ...args: unknown[]) => Promise<unknown>
   >;
-  const [batch, run, all] = [db.batch, statement.run, statement.all];
+  const batch = db.batch;
+  const { run, all: allOf, first, raw } = statement;
+  const originals = { run, all: allOf, first, raw };
   const reads: Read[] = [];
+  const all = (target: D1PreparedStatement) => originals.all.call(target) as Promise<D1Result>;
   db.batch = async function (this: unknown, statements: D1PreparedStatement[]) {
     const results = await batch.call(this, statements);
     results.forEach((result, i) => {
@@ -96,22 +104,23 @@ async function rowsReadDuring(work: () => Promise<void>): Promise<Read[]> {
     });
     return results;
   } as D1Database["batch"];
-  statement.run = async function (this: D1PreparedStatement) {
-    const result = await run.call(this);
-    reads.push({ sql: sqlOf(this), rowsRead: result.meta.rows_read });
-    return result;
-  } as D1PreparedStatement["run"];
-  statement.all = async function (this: D1PreparedStatement) {
-    const result = await all.call(this);
-    reads.push({ sql: sqlOf(this), rowsRead: result.meta.rows_read });
-    return result;
-  } as D1PreparedStatement["all"];
+  for (const method of ["run", "all", "first", "raw"] as const) {
+    statement[method] = async function (this: D1PreparedStatement, ...args: unknown[]) {
+      const result = await originals[method].apply(this, args);
+      const sql = sqlOf(this);
+      if (method === "run" || method === "all") {
+        reads.push({ sql, rowsRead: (result as D1Result).meta.rows_read });
+      } else if (/^\s*select/i.test(sql)) {
+        reads.push({ sql, rowsRead: (await all(this)).meta.rows_read });
+      }
+      return result;
+    };
+  }
   try {
     await work();
   } finally {
     db.batch = batch;
-    statement.run = run;
-    statement.all = all;
+    Object.assign(statement, originals);
   }
   return reads;
 }
@@ -204,6 +213,33 @@ describe("a ride's offers in D1", { timeout: 30_000 }, () => {
 
     // The driver's cancellation put the ride back to requested; nobody else is near.
     expect((await rideRow(rideId))?.status).toBe("requested");
+    const heaviest = heaviestOf(reads);
+    expect(heaviest[0]?.rowsRead, JSON.stringify(heaviest, null, 1)).toBeLessThan(ELSEWHERE / 4);
+  });
+});
+
+describe("the crons every five and ten minutes", { timeout: 30_000 }, () => {
+  it("read what is still undecided, not the payments already settled", async () => {
+    await fleetWithHistoryElsewhere();
+    const now = new Date();
+    await env.DB.prepare(
+      `INSERT INTO payments (id, purpose, ride_id, payer_id, method, status, amount_cents, txid,
+                             end_to_end_id, expires_at, created_at, updated_at, paid_at)
+       SELECT 'pay_hist_' || id, 'ride', id, passenger_id, 'pix', 'paid', final_fare_cents,
+              'txhist' || substr(id, 6), 'E' || substr(id, 6), completed_at, completed_at,
+              completed_at, completed_at
+       FROM rides WHERE status = 'completed' AND driver_id LIKE 'usr_rio_%'
+       ON CONFLICT DO NOTHING`,
+    ).run();
+
+    const ctx = createServiceContext(env);
+    const reads = await rowsReadDuring(async () => {
+      const report = await runReconcile(ctx, { now });
+      expect(report.failed).toEqual([]);
+      await expireStaleCharges(ctx, { now });
+    });
+
+    expect(reads.length).toBeGreaterThan(0);
     const heaviest = heaviestOf(reads);
     expect(heaviest[0]?.rowsRead, JSON.stringify(heaviest, null, 1)).toBeLessThan(ELSEWHERE / 4);
   });
