@@ -11,7 +11,8 @@ import { onlineDriver, postRide, rideRow, rideWithDriver } from "../ride-helpers
 
 // D1 bills every row a statement reads, and its one database runs one statement at a time: a ride
 // request whose offers read every online driver in the country slows every other request down as
-// the fleet grows. The offers read the drivers the ride's indexes reached, and only them.
+// the fleet grows. These tests put a fleet and its history in another city and bound what each
+// statement of the hot paths reads: the rows it concerns, never the fleet or the history.
 
 const PICKUP: Point = { lat: -23.62, lng: -46.68 };
 /** Online in D1 in another city (Rio), so no search around the pickup reaches them. */
@@ -28,7 +29,7 @@ async function onlineElsewhere(count: number): Promise<void> {
       `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?1)
        INSERT INTO users (id, role, name, email, phone, password_hash, created_at, updated_at)
        SELECT 'usr_rio_' || i, 'driver', 'Motorista ' || i, 'rio' || i || '@example.com',
-              '+5521900000000', 'unused', ?2, ?2 FROM n WHERE true
+              '+5521900000000', 'unused', ?2, ?2 FROM n WHERE true -- SQLite needs a WHERE before ON CONFLICT here
        ON CONFLICT (id) DO NOTHING`,
     ).bind(count, now),
     env.DB.prepare(
