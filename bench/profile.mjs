@@ -221,7 +221,7 @@ async function main() {
         const { first_offer_ms: first } = await offerLatency(url, { drivers, passengers, log });
         log(
           `[offers] first offer p50 ${first.p50?.toFixed(1)} ms, p99 ${first.p99?.toFixed(1)} ms = ` +
-            `${(first.p99 / idle.latency_ms.p50).toFixed(1)}× the idle /health p50 (${idle.latency_ms.p50} ms)`,
+            `${(first.p99 / idle.latency_ms.p50).toFixed(1)}× the idle /health p50 (${idle.latency_ms.p50?.toFixed(1)} ms)`,
         );
         return { name: "first ride.offered", requests, rps: 0, latency_ms: { p50: first.p50 } };
       };
@@ -268,9 +268,9 @@ async function main() {
     const measured = await cpuPerRequest(run, { answered: cdp && opts.window ? stopProfile : undefined });
     const figures = measured.figures;
     console.log(
-      `GET /health: ${base.rps.toFixed(1)} req/s, p50 ${base.latency_ms.p50} ms, server CPU ${health.ms.toFixed(2)} ms/req (${health.split})\n` +
+      `GET /health: ${base.rps.toFixed(1)} req/s, p50 ${base.latency_ms.p50?.toFixed(1)} ms, server CPU ${health.ms.toFixed(2)} ms/req (${health.split})\n` +
         `${figures.name}: ${figures.requests} requests, ${figures.rps.toFixed(1)} req/s (${(figures.rps / base.rps).toFixed(2)}×), ` +
-        `p50 ${figures.latency_ms.p50} ms, server CPU ${measured.ms.toFixed(2)} ms/req (${(health.ms / measured.ms).toFixed(2)}× /health's; ${measured.split})`,
+        `p50 ${figures.latency_ms.p50?.toFixed(1)} ms, server CPU ${measured.ms.toFixed(2)} ms/req (${(health.ms / measured.ms).toFixed(2)}× /health's; ${measured.split})`,
     );
     if (!cdp) return;
     await stopProfile();

@@ -307,7 +307,7 @@ async function main() {
       check(figures.name, mark, figures);
       log(
         `[load] ${figures.name}: ${figures.requests} requests, ${figures.rps.toFixed(0)} req/s, ` +
-          `p50 ${figures.latency_ms.p50} ms, p99 ${figures.latency_ms.p99} ms, non-2xx ${figures.non2xx}, errors ${figures.errors}; ` +
+          `p50 ${figures.latency_ms.p50?.toFixed(1)} ms, p99 ${figures.latency_ms.p99?.toFixed(1)} ms, non-2xx ${figures.non2xx}, errors ${figures.errors}; ` +
           `CPU cores: server ${figures.cpu.server_cores}, bench ${figures.cpu.bench_cores}, other ${figures.cpu.other_cores}`,
       );
       const unexpected = Object.entries(figures.error_samples);
