@@ -4,6 +4,7 @@
 //   npm run bench:profile                        # POST /v1/rides, 10 connections
 //   npm run bench:profile -- --scenario location --requests 2000
 //   npm run bench:profile -- --scenario offers --requests 20 --drivers 100 --no-profile
+//   npm run bench:profile -- --scenario offers ... --settle-each   (each ride on an idle server)
 //   npm run bench:profile -- --out /tmp/rides.cpuprofile   (open it in Chrome DevTools)
 //   npm run bench:profile -- --analyse /tmp/rides.cpuprofile --requests 300   (summarise it again)
 //   npm run bench:profile -- --no-profile --no-round-trips   (CPU per request only, no inspector)
@@ -40,6 +41,7 @@ const { values: opts } = parseArgs({
     "disk-state": { type: "boolean", default: false },
     window: { type: "boolean", default: false },
     keep: { type: "boolean", default: false },
+    "settle-each": { type: "boolean", default: false },
   },
   allowNegative: true,
 });
@@ -218,7 +220,8 @@ async function main() {
       const passengers = await pool(Array.from({ length: requests }), 4, () => register(url, "passenger"));
       run = async () => {
         const idle = await load.idleHealth(url);
-        const { first_offer_ms: first } = await offerLatency(url, { drivers, passengers, log });
+        const beforeEach = opts["settle-each"] ? () => server.settle({ threshold: 0.05 }) : undefined;
+        const { first_offer_ms: first } = await offerLatency(url, { drivers, passengers, log, beforeEach });
         log(
           `[offers] first offer p50 ${first.p50?.toFixed(1)} ms, p99 ${first.p99?.toFixed(1)} ms = ` +
             `${(first.p99 / idle.latency_ms.p50).toFixed(1)}× the idle /health p50 (${idle.latency_ms.p50?.toFixed(1)} ms)`,

@@ -1,13 +1,15 @@
 // Offer latency: the seeded drivers hold their user sockets (`GET /v1/ws`) open, as a driver app in
 // the foreground does; a passenger requests a ride and we time, from sending that request, the
 // moment the first driver's socket receives `ride.offered` for it. Then the passenger cancels,
-// which withdraws the ride's offers and frees its drivers for the next round.
+// which withdraws the ride's offers and frees its drivers for the next round. `beforeEach`, when
+// given, runs before each ride is requested (bench:profile's --settle-each waits there for the
+// server to go idle, to tell the request's own latency from the work earlier rides left).
 
 import { call, cancelRide, pool, RIDE_BODY, unique } from "./api.mjs";
 import { arrivalsOf, EVENT_TIMEOUT_MS, openSocket } from "./sockets.mjs";
 import { percentile } from "./stats.mjs";
 
-export async function offerLatency(url, { drivers, passengers, log = console.log }) {
+export async function offerLatency(url, { drivers, passengers, log = console.log, beforeEach }) {
   const wsUrl = `${url.replace(/^http/, "ws")}/v1/ws`;
   const entries = await pool(drivers, 25, (driver) => openSocket(wsUrl, driver.token));
   const open = entries.filter((e) => e.opened && !e.closed);
@@ -16,6 +18,7 @@ export async function offerLatency(url, { drivers, passengers, log = console.log
   const rounds = [];
   try {
     for (const passenger of passengers) {
+      await beforeEach?.();
       const sent = performance.now();
       const reply = await call(url, "POST", "/v1/rides", {
         token: passenger.token,
@@ -72,7 +75,13 @@ export async function offerLatency(url, { drivers, passengers, log = console.log
   log(
     `[offers] ${result.answered}/${result.rounds} rides offered; first offer p50 ${result.first_offer_ms.p50?.toFixed(1)} ms, ` +
       `p99 ${result.first_offer_ms.p99?.toFixed(1)} ms (the request's reply p50 ${result.request_reply_ms.p50?.toFixed(1)} ms); ` +
-      `${result.drivers_offered_per_ride} drivers offered per ride (median)`,
+      `${result.drivers_offered_per_ride} drivers offered per ride (median); slowest ` +
+      [...firsts]
+        .sort((a, b) => b - a)
+        .slice(0, 5)
+        .map((ms) => ms.toFixed(1))
+        .join(", ") +
+      " ms",
   );
   return result;
 }
